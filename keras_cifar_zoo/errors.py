@@ -1,0 +1,39 @@
+"""Exception types raised at the package's public boundary.
+
+Every error subclasses :class:`ZooError` and a built-in exception, so callers can catch
+either ``keras_cifar_zoo.ZooError`` or the built-in they already expect.
+"""
+
+
+class ZooError(Exception):
+    """Base class of every error raised by keras-cifar-zoo."""
+
+
+class UnknownModelError(ZooError, LookupError):
+    """A model name that is not in the registry."""
+
+    def __str__(self) -> str:  # LookupError would quote the message like a key
+        return str(self.args[0]) if self.args else ""
+
+
+class InvalidArgumentError(ZooError, ValueError):
+    """An argument with a value the function cannot use."""
+
+
+class InvalidTypeError(InvalidArgumentError, TypeError):
+    """An argument of the wrong type (also a ``ValueError`` and a ``TypeError``)."""
+
+
+class InvalidInputShapeError(InvalidArgumentError):
+    """An ``input_shape`` the architecture cannot take."""
+
+
+class InvalidNumClassesError(InvalidArgumentError):
+    """A ``num_classes`` that is not an integer of at least 2."""
+
+
+class WeightsNotAvailableError(ZooError, LookupError):
+    """Weights that cannot be provided for the requested model."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
