@@ -37,3 +37,22 @@ class WeightsNotAvailableError(ZooError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class DatasetNotFoundError(ZooError, FileNotFoundError):
+    """CIFAR-10 is not on disk and could not be downloaded."""
+
+
+class CorruptDatasetError(ZooError, ValueError):
+    """A dataset file that is truncated, malformed or holds impossible values."""
+
+
+class TrainingDivergedError(ZooError, ArithmeticError):
+    """Training produced a NaN or infinite loss."""
+
+
+class UnknownRecipeError(ZooError, LookupError):
+    """A recipe name that is not registered."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""

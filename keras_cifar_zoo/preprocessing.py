@@ -101,6 +101,7 @@ class Preprocessing:
             mean=self.mean,
             std=self.std,
             name=name,
+            dtype="float32",  # exact pixel arithmetic under mixed precision too
         )
 
 

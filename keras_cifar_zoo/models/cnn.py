@@ -74,7 +74,8 @@ def build_cnn(x: Any, config: CNNConfig, *, num_classes: int, include_top: bool)
             x = layers.BatchNormalization(name=f"{name}_bn")(x)
         x = layers.Activation(config.activation, name=f"{name}_{config.activation}")(x)
         x = layers.Dropout(config.dense_dropout, name=f"{name}_dropout")(x)
-    return layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    # the classifier stays float32 under mixed precision for a stable softmax
+    return layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(x)
 
 
 register_model(

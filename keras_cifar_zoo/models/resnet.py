@@ -75,7 +75,11 @@ def build_resnet_v1(x: Any, config: ResNetConfig, *, num_classes: int, include_t
     if config.head_dropout:
         x = layers.Dropout(config.head_dropout, name="head_dropout")(x)
     return layers.Dense(
-        num_classes, activation="softmax", kernel_initializer="he_normal", name="predictions"
+        num_classes,
+        activation="softmax",
+        kernel_initializer="he_normal",
+        name="predictions",
+        dtype="float32",  # stable softmax under mixed precision
     )(x)
 
 

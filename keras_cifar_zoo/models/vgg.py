@@ -89,6 +89,8 @@ def build_vgg(x: Any, config: VGGConfig, *, num_classes: int, include_top: bool)
             kernel_initializer=config.kernel_initializer,
             kernel_regularizer=reg(),
             name=name,
+            # the classifier stays float32 under mixed precision for a stable softmax
+            dtype="float32" if name == "predictions" else None,
         )
 
     for b, convs in enumerate(config.blocks, start=1):
@@ -122,8 +124,8 @@ def build_vgg(x: Any, config: VGGConfig, *, num_classes: int, include_top: bool)
             x = layers.Activation("relu", name=f"{fc}_relu")(x)
             x = layers.Dropout(config.dropout, name=f"{fc}_dropout")(x)
         x = dense(num_classes, "predictions")(x)
-        x = layers.BatchNormalization(name="predictions_bn")(x)
-        return layers.Activation("softmax", name="softmax")(x)
+        x = layers.BatchNormalization(name="predictions_bn", dtype="float32")(x)
+        return layers.Activation("softmax", name="softmax", dtype="float32")(x)
     if config.head == "dropout":
         x = layers.Dropout(config.dropout, name="head_dropout")(x)
         return dense(num_classes, "predictions", "softmax")(x)

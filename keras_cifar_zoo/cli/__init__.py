@@ -1,0 +1,127 @@
+"""Command line: ``keras-cifar-zoo <command>``, also ``python -m keras_cifar_zoo <command>``.
+
+Each command lives in its own module listed in :data:`COMMAND_MODULES`. A command module
+exposes ``register(subparsers)``, which adds its sub-parsers and gives each a handler with
+``parser.set_defaults(handler=func)``; ``func(args: argparse.Namespace) -> int`` returns the
+exit status. Adding a command module is one line in :data:`COMMAND_MODULES`.
+
+User errors (any :class:`~keras_cifar_zoo.ZooError`, bad arguments) print one line to stderr
+and exit non-zero; a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from typing import NoReturn
+
+from keras_cifar_zoo import __version__
+from keras_cifar_zoo.errors import ZooError
+
+PROG = "keras-cifar-zoo"
+
+COMMAND_MODULES: tuple[str, ...] = ("keras_cifar_zoo.cli.zoo",)
+"""Modules whose ``register(subparsers)`` adds the commands, in ``--help`` order."""
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class UsageError(Exception):
+    """A command line argparse rejected (unknown command, missing or malformed argument)."""
+
+
+class CommandError(ZooError):
+    """A command that cannot do what was asked (for example a pattern matching nothing)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # argparse prints the whole usage block and exits; one line is easier to read.
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Returns the parser with every command of :data:`COMMAND_MODULES` registered."""
+    parser = _Parser(
+        prog=PROG,
+        description="Keras 3 models for CIFAR-10 from five articles: list, inspect, build.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    verbosity = parser.add_mutually_exclusive_group()
+    verbosity.add_argument("-v", "--verbose", action="store_true", help="also print debug messages")
+    verbosity.add_argument(
+        "-q", "--quiet", action="store_true", help="print warnings and errors only"
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+@contextlib.contextmanager
+def _log_to_stderr(args: argparse.Namespace) -> Iterator[None]:
+    """Shows the package's log messages on stderr for the duration of one command."""
+    level = logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO
+    logger = logging.getLogger("keras_cifar_zoo")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    previous = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def _error(message: object) -> None:
+    text = " ".join(str(message).split())  # one line, whatever the message holds
+    print(f"{PROG}: error: {text}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line and returns its exit status.
+
+    Args:
+        argv: Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
+
+    Returns:
+        0 on success, 1 for a user error reported by the package, 2 for a bad command
+        line, 130 if interrupted.
+
+    Example:
+        >>> main(["info", "resnet20_v1"])  # doctest: +SKIP
+        0
+    """
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        _error(exc)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help and --version exit through argparse
+        return exc.code if isinstance(exc.code, int) else EXIT_ERROR if exc.code else 0
+    try:
+        with _log_to_stderr(args):
+            return int(args.handler(args) or 0)
+    except ZooError as exc:
+        _error(exc)
+        return EXIT_ERROR
+    except UsageError as exc:  # a handler that checks its own arguments
+        _error(exc)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`keras-cifar-zoo list | head -1`): stop quietly.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
