@@ -258,12 +258,13 @@ def fit_cifar10(
 
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    if data is None or (recipe.validation_is_test_set and validation_data is None):
+    selects_on_test_set = recipe.validation_is_test_set and validation_data is None
+    if data is None or selects_on_test_set:
         from keras_cifar_zoo.data import load_cifar10
 
         train_split, test_split = load_cifar10(data_dir)
         data = train_split if data is None else data
-        if recipe.validation_is_test_set and validation_data is None:
+        if selects_on_test_set:
             validation_data = test_split
 
     with distribution_scope(distribution):
@@ -368,7 +369,7 @@ def fit_cifar10(
     if previous:
         history.history = {k: previous.get(k, []) + v for k, v in history.history.items()}
     history.params["recipe"] = recipe.name
-    if recipe.validation_is_test_set and val is not None:
+    if selects_on_test_set:
         history.params["model_selection"] = TEST_SET_NOTE.format(recipe=recipe.name)
     history.set_model(model)  # the zoo model, not the training wrapper
     return history
