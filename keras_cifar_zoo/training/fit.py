@@ -16,6 +16,7 @@ import numpy as np
 
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, TrainingDivergedError
 from keras_cifar_zoo.preprocessing import LAYER_NAME, Preprocessing
+from keras_cifar_zoo.training.augment import RandomAugment
 from keras_cifar_zoo.training.checkpoints import EpochCheckpoint, read_state, restore_state
 from keras_cifar_zoo.training.recipes import Augmentation, Recipe, get_recipe
 from keras_cifar_zoo.training.schedules import RecipeSchedule
@@ -29,25 +30,20 @@ TEST_SET_NOTE = (
 
 
 def augmentation_layers(augmentation: Augmentation, seed: int | None = None) -> list[keras.Layer]:
-    """Returns the Keras preprocessing layers of a recipe's augmentation (random only in
-    training)."""
-    out: list[keras.Layer] = []
-    fill = {"fill_mode": augmentation.fill_mode, "fill_value": augmentation.fill_value}
-    if augmentation.horizontal_flip:
-        out.append(keras.layers.RandomFlip("horizontal", seed=seed, name="augment_flip"))
-    if augmentation.rotation_degrees:
-        out.append(
-            keras.layers.RandomRotation(
-                augmentation.rotation_degrees / 360.0, seed=seed, name="augment_rotation", **fill
-            )
+    """Returns the layers applying a recipe's augmentation (random only in training)."""
+    if not augmentation.enabled:
+        return []
+    return [
+        RandomAugment(
+            horizontal_flip=augmentation.horizontal_flip,
+            shift=augmentation.shift,
+            rotation_degrees=augmentation.rotation_degrees,
+            fill_mode=augmentation.fill_mode,
+            fill_value=augmentation.fill_value,
+            seed=seed,
+            name="augment",
         )
-    if augmentation.shift:
-        out.append(
-            keras.layers.RandomTranslation(
-                augmentation.shift, augmentation.shift, seed=seed, name="augment_shift", **fill
-            )
-        )
-    return out
+    ]
 
 
 def resolve_preprocessing(model: keras.Model, preprocessing: Preprocessing | None) -> Preprocessing | None:
