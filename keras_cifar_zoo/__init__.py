@@ -5,13 +5,17 @@ from keras_cifar_zoo.data import CLASS_NAMES, load_cifar10
 from keras_cifar_zoo.errors import (
     CorruptDatasetError,
     DatasetNotFoundError,
+    HubError,
+    IntegrityError,
     InvalidArgumentError,
     InvalidInputShapeError,
     InvalidNumClassesError,
     InvalidTypeError,
+    ManifestError,
     TrainingDivergedError,
     UnknownModelError,
     UnknownRecipeError,
+    WeightsMismatchError,
     WeightsNotAvailableError,
     ZooError,
 )
@@ -28,6 +32,7 @@ from keras_cifar_zoo.training import (
     list_recipes,
     predict,
 )
+from keras_cifar_zoo.weights import LoadReport, download_weights, load_weights
 
 __version__ = "0.1.0"
 
@@ -36,11 +41,15 @@ __all__ = [
     "Augmentation",
     "CorruptDatasetError",
     "DatasetNotFoundError",
+    "HubError",
     "ImagePreprocessing",
+    "IntegrityError",
     "InvalidArgumentError",
     "InvalidInputShapeError",
     "InvalidNumClassesError",
     "InvalidTypeError",
+    "LoadReport",
+    "ManifestError",
     "ModelInfo",
     "Predictions",
     "Preprocessing",
@@ -49,8 +58,10 @@ __all__ = [
     "TrainingDivergedError",
     "UnknownModelError",
     "UnknownRecipeError",
+    "WeightsMismatchError",
     "WeightsNotAvailableError",
     "ZooError",
+    "download_weights",
     "evaluate",
     "fit_cifar10",
     "get_recipe",
@@ -58,6 +69,7 @@ __all__ = [
     "list_recipes",
     "load_cifar10",
     "load_model",
+    "load_weights",
     "model_info",
     "predict",
 ]

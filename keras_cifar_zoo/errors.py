@@ -56,3 +56,19 @@ class UnknownRecipeError(ZooError, LookupError):
 
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
+
+
+class HubError(ZooError, OSError):
+    """A weights file that could not be fetched from (or pushed to) the hub or a local cache."""
+
+
+class IntegrityError(ZooError, OSError):
+    """A downloaded or cached file whose hash differs from the one recorded for it."""
+
+
+class WeightsMismatchError(InvalidArgumentError):
+    """Weights whose layers or shapes do not fit the model they are loaded into."""
+
+
+class ManifestError(ZooError, ValueError):
+    """A weights manifest that breaks its schema or disagrees with the model registry."""

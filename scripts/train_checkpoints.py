@@ -131,7 +131,7 @@ def schedule(specs: list[str], runs: Path, data: str, precision: str, parallel: 
 
 def pack(runs: Path, dest: Path, part_mib: int, select: str) -> None:
     dest.mkdir(parents=True, exist_ok=True)
-    done = sorted(p.parent for p in runs.glob("*/metrics.json") if select in p.parent.name)
+    done = sorted(p.parent for p in runs.glob("*/metrics.json") if (select[1:] not in p.parent.name if select.startswith("!") else select in p.parent.name))
     archive = dest / "runs.tar"
     with tarfile.open(archive, "w") as tar:
         for job in done:

@@ -25,7 +25,11 @@ from keras_cifar_zoo.errors import ZooError
 
 PROG = "keras-cifar-zoo"
 
-COMMAND_MODULES: tuple[str, ...] = ("keras_cifar_zoo.cli.zoo",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "keras_cifar_zoo.cli.zoo",
+    "keras_cifar_zoo.cli.training",
+    "keras_cifar_zoo.cli.weights",
+)
 """Modules whose ``register(subparsers)`` adds the commands, in ``--help`` order."""
 
 EXIT_ERROR = 1

@@ -106,7 +106,7 @@ def _info(args: argparse.Namespace) -> int:
     if args.summary:
         model = load_model(info.name)
         print()
-        model.summary(line_length=100)
+        model.summary()
         built = model.count_params()
         if built != info.num_params:  # the registry's count is part of the API
             raise CommandError(

@@ -160,7 +160,9 @@ def _load_history(path: Path) -> dict[str, list[float]]:
         return {}
     with path.open() as f:
         rows = list(csv.DictReader(f))
-    return {k: [float(r[k]) for r in rows] for k in (rows[0] if rows else {}) if k != "epoch"}
+    columns = [k for k in (rows[0] if rows else {}) if k != "epoch"]
+    # CSVLogger writes "NA" for a metric an epoch did not log
+    return {k: [float(r[k]) if r[k] not in ("", "NA") else float("nan") for r in rows] for k in columns}
 
 
 def fit_cifar10(

@@ -1,0 +1,142 @@
+"""``train``, ``evaluate`` and ``predict``: the training helpers from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keras_cifar_zoo.cli import CommandError
+
+
+def register(subparsers: Any) -> None:
+    """Adds the ``train``, ``evaluate`` and ``predict`` commands."""
+    parser = subparsers.add_parser(
+        "train",
+        help="train a model with its recipe (resumes from --out)",
+        description="Train a zoo model on CIFAR-10 with its documented recipe. The output folder "
+        "gets model.keras and the training state every epoch; rerunning resumes.",
+    )
+    parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
+    parser.add_argument("--recipe", help="recipe name (default: the model's own)")
+    parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
+    parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
+    parser.add_argument("--seed", type=int, help="seed for a repeatable run")
+    parser.add_argument("--out", type=Path, help="checkpoint folder (default: runs/NAME)")
+    parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py/")
+    parser.add_argument("--plot", action="store_true", help="write curves.png to --out")
+    parser.set_defaults(handler=_train)
+
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="measure a checkpoint on the CIFAR-10 test set",
+        description="Evaluate weights on the 10,000 CIFAR-10 test images: accuracy, loss, "
+        "per-class accuracy.",
+    )
+    parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
+    parser.add_argument("--weights", required=True, help="a .weights.h5/.weights.json/.keras "
+                        "file, 'cifar10' or 'cifar10:<tag>'")
+    parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py/")
+    parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    parser.add_argument("--plot", type=Path, help="write the confusion matrix PNG here")
+    parser.set_defaults(handler=_evaluate)
+
+    parser = subparsers.add_parser(
+        "predict",
+        help="classify image files",
+        description="Classify PNG/JPEG files of any size. Each image is converted to RGB and "
+        "resized to 32x32 with bicubic resampling (Pillow) before prediction.",
+    )
+    parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
+    parser.add_argument("images", nargs="+", type=Path, help="PNG or JPEG files")
+    parser.add_argument("--weights", required=True, help="checkpoint path or 'cifar10[:tag]'")
+    parser.add_argument("--top", type=int, default=3, help="classes to show per image")
+    parser.add_argument("--plot", type=Path, help="write a PNG grid of the predictions here")
+    parser.set_defaults(handler=_predict)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from keras_cifar_zoo.training import fit_cifar10
+
+    out = args.out or Path("runs") / args.name
+    history = fit_cifar10(
+        args.name,
+        recipe=args.recipe,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        checkpoint_dir=out,
+        data_dir=args.data_dir,
+    )
+    last = {k: round(v[-1], 4) for k, v in history.history.items() if v}
+    print(f"trained {args.name} with recipe {history.params['recipe']}: {last}")
+    print(f"model: {out / 'model.keras'}")
+    if note := history.params.get("model_selection"):
+        print(f"note: {note}")
+    if args.plot:
+        from keras_cifar_zoo.plots import plot_history
+
+        print(f"curves: {plot_history(history, out / 'curves.png')}")
+    return 0
+
+
+def _load(name: str, weights: str) -> Any:
+    from keras_cifar_zoo.registry import load_model
+
+    return load_model(name, weights=weights)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from keras_cifar_zoo.data import CLASS_NAMES
+    from keras_cifar_zoo.training import evaluate
+
+    result = evaluate(_load(args.name, args.weights), data_dir=args.data_dir)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{args.name}: accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} "
+              f"on {result['num_images']} test images")
+        for name in CLASS_NAMES:
+            print(f"  {name:<11} {result['per_class_accuracy'][name]:.4f}")
+    if args.plot:
+        from keras_cifar_zoo.plots import plot_confusion_matrix
+
+        print(f"confusion matrix: {plot_confusion_matrix(result['confusion_matrix'], args.plot)}")
+    return 0
+
+
+def read_images(paths: list[Path], size: tuple[int, int] = (32, 32)) -> np.ndarray:
+    """Reads image files as an RGB uint8 batch resized to ``size`` (bicubic)."""
+    from PIL import Image, UnidentifiedImageError
+
+    batch = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                rgb = image.convert("RGB").resize(size, Image.Resampling.BICUBIC)
+        except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
+            raise CommandError(f"Cannot read image {path}: {exc}. Pass PNG or JPEG files.") from exc
+        batch.append(np.asarray(rgb, dtype=np.uint8))
+    return np.stack(batch)
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from keras_cifar_zoo.training import predict
+
+    model = _load(args.name, args.weights)
+    images = read_images(args.images, tuple(model.input_shape[1:3]))
+    result = predict(model, images)
+    for path, probs in zip(args.images, result.probabilities):
+        top = np.argsort(probs)[::-1][: max(args.top, 1)]
+        from keras_cifar_zoo.data import CLASS_NAMES
+
+        ranked = ", ".join(f"{CLASS_NAMES[i]} {probs[i]:.3f}" for i in top)
+        print(f"{path}: {ranked}")
+    if args.plot:
+        from keras_cifar_zoo.plots import plot_predictions
+
+        print(f"grid: {plot_predictions(images, result.class_indices, args.plot)}")
+    return 0

@@ -1,0 +1,220 @@
+"""The command line: ``list``, ``info``, error handling, ``python -m keras_cifar_zoo``."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import json
+import os
+import re
+import subprocess
+import sys
+import types
+
+import pytest
+
+from keras_cifar_zoo import UnknownModelError, __version__, cli, list_models, model_info
+from keras_cifar_zoo.cli import main
+from keras_cifar_zoo.cli._table import format_fields, format_table
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error_line(err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("keras-cifar-zoo: error: ")
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in err
+
+
+def test_list_prints_every_model(capsys):
+    code, out, err = run(capsys, "list")
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["NAME", "ARTICLE", "FAMILY", "PARAMS", "PREPROCESSING", "WEIGHTS"]
+    rows = {line.split()[0]: line for line in lines[2:] if line and not line.startswith("16 ")}
+    assert sorted(rows) == list_models()
+    assert rows["vgg19_bn_pretrain"].split()[:4] == [
+        "vgg19_bn_pretrain",
+        "002",
+        "vgg",
+        "39,002,738",
+    ]
+    assert "caffe_bgr (RGB->BGR, -(103.939, 116.779, 123.68))" in rows["vgg19_bn_pretrain"]
+    assert "rescale_0_1 (x/255)" in rows["resnet20_v1"]
+    assert lines[-1] == "16 models; details: keras-cifar-zoo info NAME"
+
+
+def test_list_aligns_the_parameter_column(capsys):
+    _, out, _ = run(capsys, "list")
+    rows = out.splitlines()[2:-2]
+    ends = {re.search(r"\d{1,3}(,\d{3})+", row).end() for row in rows}
+    assert len(rows) == 16 and len(ends) == 1  # right-aligned: every count ends in one column
+
+
+def test_list_filters_with_a_pattern(capsys):
+    code, out, _ = run(capsys, "list", "vgg19*")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()[2:] if line.startswith("vgg")]
+    assert names == ["vgg19_bn", "vgg19_bn_pretrain"]
+    assert out.splitlines()[-1].startswith("2 models;")
+
+
+def test_list_pattern_matching_nothing_is_a_one_line_error(capsys):
+    code, out, err = run(capsys, "list", "xyz*")
+    assert code == 1 and out == ""
+    assert_one_error_line(err, "No model matches 'xyz*'", "keras-cifar-zoo list", "16 models")
+
+
+def test_list_json(capsys):
+    code, out, _ = run(capsys, "list", "--json")
+    assert code == 0
+    records = json.loads(out)
+    assert [r["name"] for r in records] == list_models()
+    first = records[0]
+    assert first["num_params"] == model_info(first["name"]).num_params
+    assert first["preprocessing"] == model_info(first["name"]).preprocessing.to_config()
+
+
+def test_info_prints_the_record(capsys):
+    code, out, err = run(capsys, "info", "resnet20_v1")
+    assert code == 0 and err == ""
+    fields = dict((line[:18].strip(), line[18:]) for line in out.splitlines() if line[:18].strip())
+    assert fields["name"] == "resnet20_v1"
+    assert fields["article"] == "001"
+    assert fields["parameters"] == "274,442"
+    assert fields["input shape"] == "32x32x3 (height and width >= 29)"
+    assert fields["preprocessing"] == "rescale_0_1 (x/255)"
+    assert fields["default recipe"] == "article_001"
+    assert "Pixels divided by 255" in out
+
+
+def test_info_json_is_the_model_info_record(capsys):
+    code, out, _ = run(capsys, "info", "vgg19_bn_pretrain", "--json")
+    assert code == 0
+    record = json.loads(out)
+    info = model_info("vgg19_bn_pretrain")
+    expected = json.loads(json.dumps(dataclasses.asdict(info)))
+    assert record == expected
+    assert record["preprocessing"]["channel_order"] == "bgr"
+
+
+def test_info_summary_builds_the_model(capsys):
+    code, out, _ = run(capsys, "info", "simple_cnn", "--summary")
+    assert code == 0
+    assert "Total params: 1,626,442" in out
+    assert "preprocessing" in out and "predictions" in out
+
+
+def test_info_unknown_model_is_a_one_line_error(capsys):
+    code, out, err = run(capsys, "info", "resnet20")
+    assert code == 1 and out == ""
+    assert_one_error_line(err, "Unknown model 'resnet20'", "Did you mean 'resnet20_v1'")
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["lst"], "invalid choice: 'lst'"),
+        (["info"], "the following arguments are required: name"),
+        ([], "the following arguments are required: COMMAND"),
+        (["list", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["info", "simple_cnn", "--json", "--summary"], "not allowed with argument"),
+    ],
+)
+def test_bad_command_lines_are_one_line_errors(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert_one_error_line(err, fragment, "--help")
+
+
+def test_help_and_version(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    assert "list" in out and "info" in out
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"keras-cifar-zoo {__version__}"
+    code, out, _ = run(capsys, "list", "--help")
+    assert code == 0 and "PATTERN" in out.upper()
+
+
+def test_every_command_module_registers():
+    for module_name in cli.COMMAND_MODULES:
+        assert callable(importlib.import_module(module_name).register)
+    parser = cli.build_parser()
+    assert callable(parser.parse_args(["list"]).handler)
+    assert callable(parser.parse_args(["info", "simple_cnn"]).handler)
+
+
+@pytest.fixture
+def fake_command(monkeypatch):
+    """Adds a ``boom`` command whose behaviour each test chooses."""
+    module = types.ModuleType("fake_zoo_command")
+    behaviour = {}
+
+    def handler(args):
+        raise behaviour["error"]
+
+    def register(subparsers):
+        subparsers.add_parser("boom").set_defaults(handler=handler)
+
+    module.register = register
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(cli, "COMMAND_MODULES", (*cli.COMMAND_MODULES, module.__name__))
+    return behaviour
+
+
+def test_adding_a_command_module_is_one_entry(capsys, fake_command):
+    fake_command["error"] = UnknownModelError("first line\n  second line. Received: name='x'")
+    code, _, err = run(capsys, "boom")
+    assert code == 1
+    assert err == "keras-cifar-zoo: error: first line second line. Received: name='x'\n"
+
+
+def test_keyboard_interrupt_exits_130(capsys, fake_command):
+    fake_command["error"] = KeyboardInterrupt()
+    code, _, err = run(capsys, "boom")
+    assert code == 130
+    assert_one_error_line(err, "interrupted")
+
+
+def test_bugs_are_not_hidden(capsys, fake_command):
+    fake_command["error"] = RuntimeError("a bug")
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["boom"])
+
+
+def test_format_helpers():
+    table = format_table(("A", "NUM"), [("x", "1"), ("long", "1,000")], right=(1,))
+    assert table.splitlines() == ["A       NUM", "----  -----", "x         1", "long  1,000"]
+    fields = format_fields([("k", "v"), ("longer", "a " * 30)], width=40)
+    lines = fields.splitlines()
+    assert lines[0] == "k       v"
+    assert all(len(line) <= 40 for line in lines) and len(lines) > 2
+    assert lines[2].startswith(" " * 8)
+
+
+def test_python_dash_m_runs_the_cli():
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run(
+        [sys.executable, "-m", "keras_cifar_zoo", "info", "nope"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    # TensorFlow may print its own start-up lines first; ours is the last one.
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("keras-cifar-zoo: error: Unknown model 'nope'.")
+    )
+    assert done.stdout == ""

@@ -1,0 +1,151 @@
+"""The preprocessing presets: their numbers against NumPy, channel order, input dtypes, configs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_cifar_zoo import ImagePreprocessing, InvalidArgumentError, Preprocessing
+from keras_cifar_zoo.preprocessing import (
+    CAFFE_BGR,
+    CIFAR10_ZSCORE,
+    IMAGENET_MEAN_RGB,
+    PRESETS,
+    RESCALE_0_1,
+)
+
+# Each preset written out independently of the package, with the articles' numbers.
+REFERENCE = {
+    "rescale_0_1": lambda x: x / 255.0,  # articles 000, 001, 004
+    # Article 002: x[..., 0] - 123.680, x[..., 1] - 116.779, x[..., 2] - 103.939 (RGB order).
+    "imagenet_mean_rgb": lambda x: x - np.array([123.68, 116.779, 103.939]),
+    # keras.applications "caffe" mode: reverse the channels, subtract the BGR means.
+    "caffe_bgr": lambda x: x[..., ::-1] - np.array([103.939, 116.779, 123.68]),
+    # Article 003: (x - mean) / (std + 1e-7) with the training set's scalar mean and std.
+    "cifar10_zscore": lambda x: (x - 120.68823526692708) / (63.85622611963612 + 1e-7),
+}
+
+
+def to_numpy(x) -> np.ndarray:
+    return keras.ops.convert_to_numpy(x)
+
+
+@pytest.fixture(params=sorted(PRESETS))
+def preset(request) -> Preprocessing:
+    return PRESETS[request.param]
+
+
+def test_the_four_presets_exist():
+    assert sorted(PRESETS) == sorted(REFERENCE)
+    assert [RESCALE_0_1.name, IMAGENET_MEAN_RGB.name, CAFFE_BGR.name, CIFAR10_ZSCORE.name] == [
+        "rescale_0_1",
+        "imagenet_mean_rgb",
+        "caffe_bgr",
+        "cifar10_zscore",
+    ]
+
+
+def test_layer_matches_numpy_reference(preset: Preprocessing, uint8_images: np.ndarray):
+    expected = REFERENCE[preset.name](uint8_images.astype(np.float64))
+    out = to_numpy(preset.layer()(uint8_images))
+    assert out.dtype == np.float32
+    assert out.shape == uint8_images.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-4)
+
+
+def test_apply_matches_the_layer(preset: Preprocessing, uint8_images: np.ndarray):
+    out = preset.apply(uint8_images)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, to_numpy(preset.layer()(uint8_images)), rtol=1e-6, atol=1e-5)
+
+
+def test_uint8_and_float_inputs_give_the_same_result(
+    preset: Preprocessing, uint8_images: np.ndarray
+):
+    layer = preset.layer()
+    from_uint8 = to_numpy(layer(uint8_images))
+    for dtype in ("float32", "float64"):
+        np.testing.assert_array_equal(to_numpy(layer(uint8_images.astype(dtype))), from_uint8)
+
+
+def test_layer_is_weightless_and_named_preprocessing(preset: Preprocessing):
+    layer = preset.layer()
+    layer.build((None, 32, 32, 3))
+    assert layer.name == "preprocessing"
+    assert layer.weights == []
+    assert layer.compute_output_shape((None, 32, 32, 3)) == (None, 32, 32, 3)
+
+
+def test_layer_takes_any_image_size(preset: Preprocessing, rng: np.random.Generator):
+    images = rng.integers(0, 256, size=(2, 8, 12, 3), dtype=np.uint8)
+    expected = REFERENCE[preset.name](images.astype(np.float64))
+    np.testing.assert_allclose(to_numpy(preset.layer()(images)), expected, rtol=1e-6, atol=1e-4)
+
+
+def test_caffe_swaps_rgb_to_bgr_before_subtracting():
+    pixel = np.zeros((1, 1, 1, 3), dtype=np.uint8)
+    pixel[..., :] = (10, 20, 30)  # R, G, B
+    out = to_numpy(CAFFE_BGR.layer()(pixel))[0, 0, 0]
+    np.testing.assert_allclose(out, [30 - 103.939, 20 - 116.779, 10 - 123.68], rtol=1e-6)
+    # Article 002's RGB-order subtraction keeps the channels where they are.
+    out = to_numpy(IMAGENET_MEAN_RGB.layer()(pixel))[0, 0, 0]
+    np.testing.assert_allclose(out, [10 - 123.68, 20 - 116.779, 30 - 103.939], rtol=1e-6)
+
+
+def test_record_config_round_trip_through_json(preset: Preprocessing):
+    config = json.loads(json.dumps(preset.to_config()))
+    assert Preprocessing.from_config(config) == preset
+    assert set(config) == {"name", "description", "channel_order", "scale", "mean", "std"}
+
+
+def test_layer_config_round_trip(preset: Preprocessing, uint8_images: np.ndarray):
+    layer = preset.layer()
+    config = layer.get_config()
+    assert config["name"] == "preprocessing"
+    assert config["channel_order"] == preset.channel_order
+    assert config["mean"] == list(preset.mean) and config["std"] == list(preset.std)
+    rebuilt = ImagePreprocessing.from_config(json.loads(json.dumps(config)))
+    np.testing.assert_array_equal(to_numpy(rebuilt(uint8_images)), to_numpy(layer(uint8_images)))
+
+    # The registered name lets keras.saving rebuild it without custom_objects.
+    serialized = json.loads(json.dumps(keras.saving.serialize_keras_object(layer)))
+    restored = keras.saving.deserialize_keras_object(serialized)
+    assert isinstance(restored, ImagePreprocessing)
+    assert restored.get_config() == config
+
+
+def test_str_shows_the_formula():
+    assert str(RESCALE_0_1).startswith("rescale_0_1 (x/255): ")
+    assert str(CAFFE_BGR).startswith("caffe_bgr (RGB->BGR, -(103.939, 116.779, 123.68)): ")
+    assert str(IMAGENET_MEAN_RGB).startswith("imagenet_mean_rgb (-(123.68, 116.779, 103.939)): ")
+    assert str(CIFAR10_ZSCORE).startswith("cifar10_zscore (-120.688, /63.8562): ")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"channel_order": "grb"}, r"channel_order must be one of \('rgb', 'bgr'\)\. "),
+        ({"mean": (1.0, 2.0)}, r"mean must hold 1 or 3 finite numbers\. Received: mean="),
+        ({"std": (math.nan,)}, r"std must hold 1 or 3 finite numbers\. Received: std=\(nan,\)"),
+        ({"std": (0.0,)}, r"scale and std must be non-zero\. Received: scale=1.0, std=\(0.0,\)"),
+        ({"scale": 0.0}, r"scale and std must be non-zero\. Received: scale=0.0"),
+    ],
+)
+def test_invalid_records_are_refused(kwargs, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        Preprocessing(name="bad", description="", **kwargs)
+
+
+@pytest.mark.slow
+def test_zscore_constants_are_the_training_set_statistics(cifar10_dir):
+    from keras_cifar_zoo import load_cifar10
+
+    (x_train, _), _ = load_cifar10(cifar10_dir, download=False)
+    assert x_train.shape == (50_000, 32, 32, 3)
+    pixels = x_train.astype(np.float64)
+    assert CIFAR10_ZSCORE.mean[0] == pytest.approx(pixels.mean(), abs=1e-6)
+    assert CIFAR10_ZSCORE.std[0] == pytest.approx(pixels.std() + 1e-7, abs=1e-6)

@@ -1,0 +1,133 @@
+"""``keras-cifar-zoo download`` and ``keras-cifar-zoo publish``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import hub_stand_in
+import pytest
+from hub_stand_in import HubStandIn
+
+from keras_cifar_zoo.cli import main
+from keras_cifar_zoo.registry import build_model
+from keras_cifar_zoo.weights import hub
+from keras_cifar_zoo.weights.manifest import load_manifest
+from keras_cifar_zoo.weights.publish import publish
+
+hub_env = hub_stand_in.hub_env  # fixtures
+hub_server = hub_stand_in.hub_server
+
+NAME = "resnet20_v1"
+RUN = {"epochs": 1, "wall_time_s": 1.0, "hardware": "test machine", "backend": "tensorflow"}
+
+
+def _same(model) -> dict:
+    return {"accuracy": 0.5, "loss": 1.0, "num_images": 10}
+
+
+@pytest.fixture
+def published(tmp_path: Path, hub_env, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A repository root with one published resnet20_v1 checkpoint; the manifest is active."""
+    build_model(NAME).save_weights(tmp_path / "w.weights.h5")
+    publish(
+        NAME,
+        tmp_path / "w.weights.h5",
+        root=tmp_path / "repo",
+        run_info=RUN,
+        recipe="improved_sgd",
+        data_name="placeholder",
+        evaluate_fn=_same,
+    )
+    monkeypatch.setenv("KERAS_CIFAR_ZOO_MANIFEST", str(tmp_path / "repo" / "weights_manifest.json"))
+    return tmp_path / "repo"
+
+
+def test_download_from_mirror(published: Path, capsys: pytest.CaptureFixture):
+    assert main(["download", NAME, "--hub-dir", str(published / "hub")]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out == str(published / "hub" / "keras-cifar-zoo" / f"{NAME}-article")
+
+
+def test_download_over_http_then_offline(
+    published: Path, hub_server: HubStandIn, capsys: pytest.CaptureFixture
+):
+    hub_server.root = published / "hub"
+    assert main(["download", NAME, "--tag", "article"]) == 0
+    folder = Path(capsys.readouterr().out.strip())
+    entry = load_manifest().find(NAME)
+    assert hub.file_hash(folder / entry.weights_file) == entry.files[0].sha256
+    before = len(hub_server.requests)
+    assert main(["download", NAME, "--offline"]) == 0
+    assert len(hub_server.requests) == before
+
+
+def test_download_errors(published: Path, capsys: pytest.CaptureFixture):
+    assert main(["download", "simple_cnn"]) == 1
+    assert "No published CIFAR-10 checkpoint for simple_cnn. Models with one: resnet20_v1" in (
+        capsys.readouterr().err
+    )
+    assert main(["download", NAME, "--tag", "best", "--hub-dir", str(published / "hub")]) == 1
+    assert "has no checkpoint tagged 'best'" in capsys.readouterr().err
+    assert main(["download", "vgg16_bn", "--imagenet", "--hub-dir", "x"]) == 2
+    assert "--hub-dir does not apply to --imagenet" in capsys.readouterr().err
+    assert main(["download", NAME, "--offline"]) == 1
+    assert "downloads are off" in capsys.readouterr().err
+
+
+def test_download_imagenet_from_local_folder(
+    tmp_path: Path, hub_env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    file = tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+    file.write_bytes(b"placeholder")
+    monkeypatch.setenv("KERAS_CIFAR_ZOO_IMAGENET", str(tmp_path))
+    assert main(["download", "vgg16_bn", "--imagenet"]) == 0
+    assert capsys.readouterr().out.strip() == str(file)
+    assert main(["download", NAME, "--imagenet"]) == 1
+    assert "resnet20_v1 has no ImageNet weights" in capsys.readouterr().err
+
+
+def test_publish_needs_training_information(tmp_path: Path, capsys: pytest.CaptureFixture):
+    build_model(NAME).save_weights(tmp_path / "w.weights.h5")
+    code = main(
+        ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), "--root", str(tmp_path)]
+    )
+    assert code == 1
+    assert "run_info lacks epochs, wall_time_s, hardware, backend" in capsys.readouterr().err
+    (tmp_path / "run.json").write_text("[1]")
+    args = ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), "--run-info"]
+    assert main([*args, str(tmp_path / "run.json")]) == 2
+    assert "expected a JSON object" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_publish_on_the_real_test_set(
+    tmp_path: Path, cifar10_dir: Path, hub_env, capsys: pytest.CaptureFixture
+):
+    build_model(NAME).save_weights(tmp_path / "w.weights.h5")
+    (tmp_path / "run.json").write_text(json.dumps(RUN | {"recipe": "improved_sgd"}))
+    code = main(
+        [
+            "publish",
+            NAME,
+            "--checkpoint",
+            str(tmp_path / "w.weights.h5"),
+            "--root",
+            str(tmp_path),
+            "--run-info",
+            str(tmp_path / "run.json"),
+            "--hardware",
+            "override",
+            "--data-name",
+            "CIFAR-10 test set, JPEG q75 copy",
+            "--data-dir",
+            str(cifar10_dir),
+            "--dry-run",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0, out
+    entry = load_manifest(tmp_path / "weights_manifest.json").find(NAME)
+    assert entry.metrics.num_images == 10_000 and entry.metrics.hardware == "override"
+    assert f"accuracy {entry.metrics.accuracy:.4f}" in out
+    assert "would upload 3 files to" in out

@@ -1,0 +1,289 @@
+"""Verified downloads through a local Hub stand-in over real HTTP (no internet needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import ClassVar
+
+import hub_stand_in
+import pytest
+from hub_stand_in import HubStandIn, add_file, blob_files, cached_files, repo_commit
+
+from keras_cifar_zoo.errors import HubError, IntegrityError, InvalidArgumentError, ZooError
+from keras_cifar_zoo.weights import hub
+from keras_cifar_zoo.weights.manifest import FileRecord
+
+REPO = "zoo-test/tiny"
+NAME = "model.weights.h5"
+ROOT = Path(__file__).resolve().parent.parent
+
+hub_env = hub_stand_in.hub_env  # fixtures
+hub_server = hub_stand_in.hub_server
+
+
+@pytest.fixture
+def served(hub_server: HubStandIn) -> FileRecord:
+    """A 200 kB file published in the stand-in."""
+    content = os.urandom(200_000)
+    sha, size = add_file(hub_server.root, REPO, NAME, content)
+    return FileRecord(NAME, sha, size)
+
+
+def test_download_verifies_and_caches(hub_server: HubStandIn, served: FileRecord, hub_env: Path):
+    path = hub.download_file(REPO, served)
+    assert hub.file_hash(path) == served.sha256
+    assert path.is_relative_to(hub_env)  # HF_HUB_CACHE read at call time
+    assert repo_commit(REPO) in path.parts  # a snapshot of the commit the server named
+    assert hub_server.count("GET", NAME) == 1
+
+
+def test_cache_hit_makes_no_request_offline(
+    hub_server: HubStandIn, served: FileRecord, monkeypatch: pytest.MonkeyPatch
+):
+    first = hub.download_file(REPO, served)
+    before = len(hub_server.requests)
+    assert hub.download_file(REPO, served, local_files_only=True) == first
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # read at call time, not import
+    assert hub.download_file(REPO, served) == first
+    assert len(hub_server.requests) == before
+
+
+def test_cache_hit_online_downloads_nothing_again(hub_server: HubStandIn, served: FileRecord):
+    hub.download_file(REPO, served)
+    hub.download_file(REPO, served)
+    assert hub_server.count("GET", NAME) == 1
+
+
+def test_offline_without_cache_says_how_to_fix(hub_server: HubStandIn, served: FileRecord):
+    with pytest.raises(
+        HubError, match=r"not in the cache .* downloads are off .*keras-cifar-zoo download"
+    ):
+        hub.download_file(REPO, served, local_files_only=True)
+    assert hub_server.requests == []
+
+
+def test_repository_not_found(hub_server: HubStandIn, served: FileRecord):
+    with pytest.raises(HubError, match=r"repository zoo-test/missing does not exist at http://127"):
+        hub.download_file("zoo-test/missing", served)
+
+
+def test_file_not_found(hub_server: HubStandIn, served: FileRecord):
+    missing = FileRecord("other.weights.h5", served.sha256, served.size)
+    with pytest.raises(HubError, match=r"has no file 'other.weights.h5' at revision 'main'"):
+        hub.download_file(REPO, missing)
+
+
+def test_revision_not_found(hub_server: HubStandIn, served: FileRecord):
+    with pytest.raises(HubError, match=r"revision 'v9' of zoo-test/tiny does not exist"):
+        hub.download_file(REPO, served, revision="v9")
+
+
+def test_hub_errors_are_os_errors(hub_server: HubStandIn, served: FileRecord):
+    with pytest.raises(OSError) as info:
+        hub.download_file("zoo-test/missing", served)
+    assert isinstance(info.value, ZooError)
+
+
+def test_truncated_body_fails_and_leaves_no_file(
+    hub_server: HubStandIn, served: FileRecord, hub_env: Path
+):
+    hub_server.faults[NAME] = "truncate"
+    with pytest.raises(HubError, match=r"Downloading zoo-test/tiny/model.weights.h5@main failed"):
+        hub.download_file(REPO, served)
+    assert blob_files(hub_env) == []
+    assert not [p for p in cached_files(hub_env) if p.name == NAME]
+
+
+def test_truncated_once_resumes_to_a_verified_file(hub_server: HubStandIn, served: FileRecord):
+    hub_server.faults[NAME] = "truncate_once"
+    path = hub.download_file(REPO, served)
+    assert hub.file_hash(path) == served.sha256
+    assert hub_server.count("GET", NAME) >= 2
+
+
+def test_tampered_download_raises_and_cleans_the_cache(
+    hub_server: HubStandIn, served: FileRecord, hub_env: Path
+):
+    hub_server.faults[NAME] = "tamper"
+    with pytest.raises(IntegrityError) as info:
+        hub.download_file(REPO, served)
+    served_bytes = bytearray((hub_server.root / REPO / NAME).read_bytes())
+    served_bytes[0] ^= 0xFF  # what the tampering server sent
+    message = str(info.value)
+    assert "zoo-test/tiny/model.weights.h5" in message
+    assert f"expected sha256 {served.sha256}" in message
+    assert f"got {hashlib.sha256(served_bytes).hexdigest()}" in message
+    assert "removed from the cache" in message
+    assert blob_files(hub_env) == []
+    assert not [p for p in cached_files(hub_env) if p.name == NAME]
+    # Fixed on the server: the next load downloads a good copy.
+    hub_server.faults.clear()
+    assert hub.file_hash(hub.download_file(REPO, served)) == served.sha256
+
+
+def test_corrupted_cache_hit_raises_and_is_removed(
+    hub_server: HubStandIn, served: FileRecord, hub_env: Path
+):
+    path = hub.download_file(REPO, served)
+    blob = Path(os.path.realpath(path))
+    blob.write_bytes(b"\0" * served.size)  # same size, wrong content
+    with pytest.raises(IntegrityError, match=rf"expected sha256 {served.sha256}, got "):
+        hub.download_file(REPO, served, local_files_only=True)
+    assert not blob.exists() and not path.is_symlink() and not path.exists()
+
+
+def test_manifest_hash_mismatch_is_an_integrity_error(hub_server: HubStandIn, served: FileRecord):
+    wrong = FileRecord(NAME, "0" * 64, served.size)
+    with pytest.raises(IntegrityError, match=r"expected sha256 0{64}, got [0-9a-f]{64}"):
+        hub.download_file(REPO, wrong)
+
+
+def test_two_processes_download_at_once(hub_server: HubStandIn, served: FileRecord, hub_env: Path):
+    hub_server.hold_gets_until = 2  # no GET is answered before both processes asked
+    script = textwrap.dedent(
+        f"""
+        from keras_cifar_zoo.weights import hub
+        from keras_cifar_zoo.weights.manifest import FileRecord
+        path = hub.download_file({REPO!r}, FileRecord({NAME!r}, {served.sha256!r}, {served.size}))
+        print(path)
+        """
+    )
+    env = dict(os.environ, KERAS_BACKEND="numpy", PYTHONPATH=str(ROOT))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for proc, (_, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+    paths = {out.strip().splitlines()[-1] for out, _ in outputs}
+    assert len(paths) == 1
+    assert hub.file_hash(paths.pop()) == served.sha256
+    assert hub_server.count("HEAD", NAME) == 2
+    assert hub_server.count("GET", NAME) == 1  # huggingface_hub's per-file lock
+    assert len(blob_files(hub_env)) == 1
+    assert not [p for p in cached_files(hub_env) if p.name.endswith(".incomplete")]
+
+
+def test_mirror_is_used_without_network(tmp_path: Path, hub_env: Path):
+    content = os.urandom(1000)
+    sha, size = add_file(tmp_path / "mirror", REPO, NAME, content)
+    folder = hub.fetch_repo_files(REPO, [FileRecord(NAME, sha, size)], hub_dir=tmp_path / "mirror")
+    assert folder == tmp_path / "mirror" / REPO
+    assert cached_files(hub_env) == []
+
+
+def test_mirror_from_environment(tmp_path: Path, hub_env: Path, monkeypatch: pytest.MonkeyPatch):
+    sha, size = add_file(tmp_path / "mirror", REPO, NAME, b"weights")
+    monkeypatch.setenv("KERAS_CIFAR_ZOO_HUB", str(tmp_path / "mirror"))
+    assert hub.fetch_repo_files(REPO, [FileRecord(NAME, sha, size)]) == tmp_path / "mirror" / REPO
+
+
+def test_tampered_mirror_file_is_reported_not_deleted(tmp_path: Path, hub_env: Path):
+    sha, size = add_file(tmp_path / "mirror", REPO, NAME, b"weights")
+    (tmp_path / "mirror" / REPO / NAME).write_bytes(b"weightz")
+    with pytest.raises(
+        IntegrityError, match=r"in the hub mirror .* expected sha256 .* left in place"
+    ):
+        hub.fetch_repo_files(REPO, [FileRecord(NAME, sha, size)], hub_dir=tmp_path / "mirror")
+    assert (tmp_path / "mirror" / REPO / NAME).exists()
+
+
+def test_mirror_without_the_repo_falls_back_to_the_hub(
+    tmp_path: Path, hub_server: HubStandIn, served: FileRecord
+):
+    (tmp_path / "empty-mirror").mkdir()
+    folder = hub.fetch_repo_files(REPO, [served], hub_dir=tmp_path / "empty-mirror")
+    assert hub.file_hash(folder / NAME) == served.sha256
+    assert hub_server.count("GET", NAME) == 1
+
+
+def test_missing_mirror_folder(tmp_path: Path, hub_env: Path):
+    with pytest.raises(InvalidArgumentError, match=r"hub mirror folder .* does not exist"):
+        hub.fetch_repo_files(REPO, [FileRecord(NAME, "0" * 64, 1)], hub_dir=tmp_path / "nope")
+
+
+def test_settings_are_read_at_call_time(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.delenv("HF_HUB_CACHE", raising=False)
+    monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "home"))
+    assert hub.hub_cache_dir() == tmp_path / "home" / "hub"
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9/")
+    assert hub.hub_endpoint() == "http://127.0.0.1:9"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert hub.offline_mode() is True
+    assert hub.offline_mode(False) is False
+    with pytest.raises(InvalidArgumentError, match=r"local_files_only must be True, False or None"):
+        hub.offline_mode("yes")
+
+
+class _FakeApi:
+    calls: ClassVar[list[tuple[str, dict]]] = []
+
+    def __init__(self, **kwargs):
+        self.calls.append(("init", kwargs))
+
+    def create_repo(self, repo_id, **kwargs):
+        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
+
+    def upload_folder(self, **kwargs):
+        self.calls.append(("upload_folder", kwargs))
+
+        class Info:
+            oid = "c" * 40
+            commit_url = "https://example.invalid/commit"
+
+        return Info()
+
+
+def test_push_dry_run_sends_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import huggingface_hub
+
+    _FakeApi.calls = []
+    monkeypatch.setattr(huggingface_hub, "HfApi", _FakeApi)
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "README.md").write_text("card")
+    (tmp_path / "repo" / NAME).write_bytes(b"w")
+    result = hub.push_folder(tmp_path / "repo", REPO, dry_run=True, endpoint="http://127.0.0.1:1")
+    assert result.dry_run and result.files == ("README.md", NAME) and result.commit is None
+    assert _FakeApi.calls == []
+
+
+def test_push_calls_upload_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import huggingface_hub
+
+    _FakeApi.calls = []
+    monkeypatch.setattr(huggingface_hub, "HfApi", _FakeApi)
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / NAME).write_bytes(b"w")
+    result = hub.push_folder(tmp_path / "repo", REPO, endpoint="http://127.0.0.1:1", token="t")
+    assert result.commit == "c" * 40
+    kinds = [c[0] for c in _FakeApi.calls]
+    assert kinds == ["init", "create_repo", "upload_folder"]
+    assert _FakeApi.calls[0][1] == {"endpoint": "http://127.0.0.1:1", "token": "t"}
+    upload = _FakeApi.calls[2][1]
+    assert upload["repo_id"] == REPO and upload["folder_path"] == str(tmp_path / "repo")
+
+
+def test_push_wraps_hub_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    import huggingface_hub
+
+    class Refusing(_FakeApi):
+        def create_repo(self, repo_id, **kwargs):
+            raise OSError("401 Unauthorized")
+
+    monkeypatch.setattr(huggingface_hub, "HfApi", Refusing)
+    (tmp_path / "repo").mkdir()
+    with pytest.raises(HubError, match=r"Pushing .* failed: 401 Unauthorized. Check the token"):
+        hub.push_folder(tmp_path / "repo", REPO, endpoint="http://127.0.0.1:1")

@@ -1,0 +1,218 @@
+"""Loading Keras 3 checkpoints by layer name: formats, mismatches, num_classes transfer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import h5py
+import keras
+import numpy as np
+import pytest
+
+from keras_cifar_zoo import load_model
+from keras_cifar_zoo.errors import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    UnknownModelError,
+    WeightsMismatchError,
+)
+from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE
+from keras_cifar_zoo.registry import build_model
+from keras_cifar_zoo.weights import load_weights
+from keras_cifar_zoo.weights.loading import use_preprocessing
+from keras_cifar_zoo.weights.publish import cast_weights_file
+
+
+def randomize(model: keras.Model, seed: int = 0) -> keras.Model:
+    """Gives every weight distinct random values (variances and scales stay positive)."""
+    rng = np.random.default_rng(seed)
+    for w in model.weights:
+        shape = tuple(w.shape)
+        if any(key in w.path for key in ("moving_variance", "gamma")):
+            w.assign(rng.uniform(0.5, 1.5, shape).astype("float32"))
+        else:
+            w.assign(rng.normal(0, 0.1, shape).astype("float32"))
+    return model
+
+
+def weights_of(model: keras.Model) -> dict[str, list[np.ndarray]]:
+    return {layer.name: layer.get_weights() for layer in model.layers if layer.weights}
+
+
+@pytest.fixture(scope="module")
+def resnet20(tmp_path_factory: pytest.TempPathFactory):
+    """A randomized resnet20_v1 saved in the three formats."""
+    folder = tmp_path_factory.mktemp("resnet20")
+    model = randomize(build_model("resnet20_v1"))
+    model.save_weights(folder / "r20.weights.h5")
+    model.save_weights(folder / "r20.weights.json", max_shard_size=0.0004)  # 4 shards
+    model.save(folder / "r20.keras")
+    return model, folder
+
+
+@pytest.mark.parametrize("filename", ["r20.weights.h5", "r20.weights.json", "r20.keras"])
+def test_each_format_round_trips(resnet20, filename: str, uint8_images: np.ndarray):
+    model, folder = resnet20
+    loaded = load_model("resnet20_v1", weights=folder / filename)
+    np.testing.assert_array_equal(
+        loaded.predict(uint8_images, verbose=0), model.predict(uint8_images, verbose=0)
+    )
+    report = load_weights(build_model("resnet20_v1"), folder / filename)
+    assert report.loaded == tuple(weights_of(model)) and dict(report.skipped) == {}
+
+
+def test_sharded_checkpoint_has_several_files(resnet20):
+    _, folder = resnet20
+    assert len(list(folder.glob("r20_*.weights.h5"))) > 1
+
+
+def test_float16_file_is_cast_back_to_float32(resnet20, tmp_path: Path):
+    model, folder = resnet20
+    cast_weights_file(folder / "r20.weights.h5", tmp_path / "half.weights.h5", "float16")
+    loaded = load_model("resnet20_v1", weights=tmp_path / "half.weights.h5")
+    kernel = loaded.get_layer("stem_conv").kernel
+    assert kernel.dtype == "float32"
+    expected = model.get_layer("stem_conv").get_weights()[0].astype(np.float16).astype(np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(kernel), expected)
+
+
+def test_missing_layer_is_named(resnet20):
+    _, folder = resnet20
+    with pytest.raises(
+        WeightsMismatchError,
+        match=r"first mismatching layer is 'stage1_block4_conv1' \(Conv2D, weights "
+        r"\[\(3, 3, 16, 16\), \(16,\)\]\), which the checkpoint lacks",
+    ):
+        load_model("resnet56_v1", weights=folder / "r20.weights.h5")
+
+
+def test_extra_checkpoint_layers_are_a_mismatch(tmp_path: Path):
+    build_model("resnet56_v1").save_weights(tmp_path / "r56.weights.h5")
+    with pytest.raises(
+        WeightsMismatchError, match=r"holds layers the model lacks, first 'stage1_block4_"
+    ):
+        load_model("resnet20_v1", weights=tmp_path / "r56.weights.h5")
+
+
+def test_shape_mismatch_names_layer_and_shapes(resnet20, tmp_path: Path):
+    _, folder = resnet20
+    path = tmp_path / "bad.weights.h5"
+    path.write_bytes((folder / "r20.weights.h5").read_bytes())
+    with h5py.File(path, "a") as f:
+        group = next(
+            f[p] for p in _vars_groups(f) if f[p].attrs.get("name") == "stage2_block1_conv1"
+        )
+        del group["0"]
+        group.create_dataset("0", data=np.zeros((3, 3, 16, 24), np.float32))
+    model = build_model("resnet20_v1")
+    before = weights_of(model)
+    with pytest.raises(
+        WeightsMismatchError,
+        match=r"first mismatching layer is 'stage2_block1_conv1' \(Conv2D\), with weights "
+        r"\[\(3, 3, 16, 24\), \(32,\)\] in the checkpoint and \[\(3, 3, 16, 32\), \(32,\)\]",
+    ):
+        load_weights(model, path)
+    after = weights_of(model)  # nothing was assigned
+    assert all(
+        np.array_equal(a, b) for k in before for a, b in zip(before[k], after[k], strict=True)
+    )
+
+
+def _vars_groups(f: h5py.File) -> list[str]:
+    found: list[str] = []
+    f.visititems(lambda name, obj: found.append(name) if name.endswith("/vars") else None)
+    return found
+
+
+def test_num_classes_transfer_reinitialises_only_the_classifier(resnet20):
+    model, folder = resnet20
+    transferred = load_model("resnet20_v1", weights=folder / "r20.keras", num_classes=5)
+    report = load_weights(build_model("resnet20_v1", num_classes=5), folder / "r20.keras")
+    assert report.skipped == {
+        "predictions": "classifier re-initialised: the checkpoint has 10 classes, the model 5"
+    }
+    assert any("newly initialised" in note for note in report.notes)
+    source, target = weights_of(model), weights_of(transferred)
+    for name in source:
+        if name != "predictions":
+            assert all(
+                np.array_equal(a, b) for a, b in zip(source[name], target[name], strict=True)
+            )
+    assert target["predictions"][0].shape == (64, 5)
+
+
+def test_num_classes_transfer_with_batchnorm_classifier(tmp_path: Path):
+    model = build_model("vgg11_bn")  # article 002's head: predictions + predictions_bn
+    model.save_weights(tmp_path / "v11.weights.h5")
+    report = load_weights(build_model("vgg11_bn", num_classes=100), tmp_path / "v11.weights.h5")
+    assert set(report.skipped) == {"predictions", "predictions_bn"}
+    assert report.skipped["predictions_bn"].endswith("has 10 classes, the model 100")
+
+
+def test_include_top_false_ignores_the_head(resnet20):
+    _, folder = resnet20
+    report = load_weights(build_model("resnet20_v1", include_top=False), folder / "r20.weights.h5")
+    assert "not used (the model has no classifier head): predictions" in report.notes
+
+
+def test_file_without_layer_names_loads_by_order(resnet20, tmp_path: Path, uint8_images):
+    model, folder = resnet20
+    path = tmp_path / "old.weights.h5"
+    path.write_bytes((folder / "r20.weights.h5").read_bytes())
+    with h5py.File(path, "a") as f:
+        for group in _vars_groups(f):
+            f[group].attrs.pop("name", None)
+    loaded = build_model("resnet20_v1")
+    report = load_weights(loaded, path)
+    assert "loaded by layer order" in report.notes[0]
+    np.testing.assert_array_equal(
+        loaded.predict(uint8_images, verbose=0), model.predict(uint8_images, verbose=0)
+    )
+
+
+def test_keras_file_brings_its_preprocessing(tmp_path: Path, uint8_images: np.ndarray):
+    model = randomize(build_model("resnet20_v1"))
+    use_preprocessing(model, CIFAR10_ZSCORE, reason="test")
+    model.save(tmp_path / "z.keras")
+    fresh = build_model("resnet20_v1")
+    report = load_weights(fresh, tmp_path / "z.keras")
+    assert "preprocessing switched from rescale_0_1 to cifar10_zscore" in report.notes[-1]
+    np.testing.assert_allclose(
+        fresh.predict(uint8_images, verbose=0), model.predict(uint8_images, verbose=0), atol=1e-6
+    )
+
+
+def test_unsupported_suffix():
+    with pytest.raises(InvalidArgumentError, match=r"Unsupported checkpoint file 'w.h5'.*imagenet"):
+        load_model("resnet20_v1", weights="runs/w.h5")
+
+
+def test_missing_file(tmp_path: Path):
+    with pytest.raises(InvalidArgumentError, match=r"checkpoint file .* does not exist"):
+        load_model("resnet20_v1", weights=tmp_path / "none.weights.h5")
+
+
+def test_unreadable_file(tmp_path: Path):
+    (tmp_path / "junk.weights.h5").write_bytes(b"not hdf5")
+    with pytest.raises(WeightsMismatchError, match=r"Cannot read the checkpoint .*junk"):
+        load_model("resnet20_v1", weights=tmp_path / "junk.weights.h5")
+
+
+def test_weights_argument_errors(resnet20):
+    _, folder = resnet20
+    with pytest.raises(InvalidArgumentError, match=r"Did you mean 'imagenet'\?"):
+        load_model("resnet20_v1", weights="imagnet")
+    with pytest.raises(InvalidArgumentError, match=r"needs a tag after the colon"):
+        load_model("resnet20_v1", weights="cifar10:")
+    with pytest.raises(InvalidTypeError, match=r"weights must be None, 'imagenet'"):
+        load_model("resnet20_v1", weights=3)
+    with pytest.raises(InvalidTypeError, match=r"Unknown weights option\(s\) hubdir; accepted"):
+        load_model("resnet20_v1", weights="cifar10", hubdir="x")
+    with pytest.raises(InvalidArgumentError, match=r"takes no options. Received: hub_dir='x'"):
+        load_model("resnet20_v1", weights=folder / "r20.keras", hub_dir="x")
+
+
+def test_load_weights_needs_a_zoo_model():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="mine")
+    with pytest.raises(UnknownModelError, match=r"Unknown model 'mine'"):
+        load_weights(model, "cifar10")

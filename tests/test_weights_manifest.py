@@ -1,0 +1,317 @@
+"""The weights manifest: its schema, the repository's copy, and agreement with the registry."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from keras_cifar_zoo import load_model, model_info
+from keras_cifar_zoo.errors import InvalidArgumentError, ManifestError, WeightsNotAvailableError
+from keras_cifar_zoo.preprocessing import CAFFE_BGR, RESCALE_0_1
+from keras_cifar_zoo.weights import available_weights, hub
+from keras_cifar_zoo.weights.manifest import (
+    MANIFEST_VERSION,
+    SCHEMA,
+    CheckpointEntry,
+    Manifest,
+    Metrics,
+    check_against_registry,
+    dumps,
+    empty_document,
+    find_manifest,
+    load_manifest,
+    parse_entry,
+    parse_manifest,
+    source_tree_manifest,
+)
+
+REPO_MANIFEST = Path(__file__).resolve().parent.parent / "weights_manifest.json"
+
+
+def make_entry(model: str = "resnet20_v1", tag: str = "article", **changes: Any) -> dict:
+    """A schema-valid entry (its numbers are placeholders for schema tests only)."""
+    entry = {
+        "model": model,
+        "tag": tag,
+        "default": True,
+        "repo_id": f"keras-cifar-zoo/{model}-{tag}",
+        "revision": "main",
+        "files": [{"name": "model.weights.h5", "sha256": "a" * 64, "size": 10}],
+        "dtype": "float16",
+        "num_params": model_info(model).num_params,
+        "num_classes": 10,
+        "input_shape": [32, 32, 3],
+        "preprocessing": model_info(model).preprocessing.to_config(),
+        "recipe": {"name": "article_001", "settings": {"epochs": 60}},
+        "metrics": {
+            "accuracy": 0.5,
+            "loss": 1.0,
+            "data": "placeholder data",
+            "num_images": 10,
+            "epochs": 1,
+            "wall_time_s": 1.0,
+            "hardware": "placeholder",
+            "backend": "tensorflow",
+            "keras_version": "3.15.1",
+            "date": "2026-11-23",
+        },
+    }
+    entry.update(changes)
+    return entry
+
+
+def document(*entries: dict) -> dict:
+    doc = empty_document()
+    doc["checkpoints"] = list(entries)
+    return doc
+
+
+@pytest.fixture
+def manifest_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Writes a manifest and points KERAS_CIFAR_ZOO_MANIFEST at it."""
+
+    def write(*entries: dict) -> Path:
+        path = tmp_path / "weights_manifest.json"
+        path.write_text(dumps(document(*entries)))
+        monkeypatch.setenv("KERAS_CIFAR_ZOO_MANIFEST", str(path))
+        return path
+
+    return write
+
+
+# The repository's manifest
+
+
+def test_repository_manifest_validates_against_schema_and_registry():
+    manifest = load_manifest(REPO_MANIFEST)
+    check_against_registry(manifest)
+    raw = json.loads(REPO_MANIFEST.read_text())
+    assert raw["manifest_version"] == MANIFEST_VERSION
+    # The documentation in the file is what the code enforces; after changing SCHEMA, rewrite
+    # the file with manifest.write_manifest(load_manifest(path).entries, path).
+    assert raw["schema"] == SCHEMA
+    assert REPO_MANIFEST.read_text() == dumps(raw)  # committed in the canonical formatting
+
+
+def test_every_repository_entry_matches_its_files_in_hub():
+    # Checks each published checkpoint (none until issue 5's training lands).
+    for entry in load_manifest(REPO_MANIFEST).entries:
+        folder = REPO_MANIFEST.parent / "hub" / entry.repo_id
+        for f in entry.files:
+            assert (folder / f.name).stat().st_size == f.size, f"{entry.identifier} {f.name}"
+            assert hub.file_hash(folder / f.name) == f.sha256, f"{entry.identifier} {f.name}"
+
+
+def test_schema_documents_every_field():
+    fields = [f.name for f in dataclasses.fields(CheckpointEntry)]
+    assert list(SCHEMA["entry"]) == fields
+    assert list(SCHEMA["entry"]["metrics"]) == [f.name for f in dataclasses.fields(Metrics)]
+
+
+def test_manifest_is_found_in_the_package_or_source_tree(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("KERAS_CIFAR_ZOO_MANIFEST", raising=False)
+    found = find_manifest()
+    assert found is not None and found.name == "weights_manifest.json"
+    assert found.read_text() == source_tree_manifest().read_text()
+
+
+def test_manifest_path_from_environment_must_exist(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("KERAS_CIFAR_ZOO_MANIFEST", str(tmp_path / "none.json"))
+    with pytest.raises(InvalidArgumentError, match=r"manifest .*none.json does not exist"):
+        load_manifest()
+
+
+# Schema validation
+
+
+def test_valid_entry_round_trips():
+    raw = make_entry(notes="target missed")
+    raw["metrics"]["seed_runs"] = [{"seed": 1, "accuracy": 0.5, "loss": 1.0}]
+    raw["metrics"]["seed"] = 1
+    assert parse_entry(raw).to_dict() == raw
+
+
+def _broken(path: str, value: Any) -> dict:
+    raw = make_entry()
+    *parents, last = path.split(".")
+    target = raw
+    for key in parents:
+        target = target[int(key)] if key.isdigit() else target[key]
+    if value is KeyError:
+        del target[last]
+    else:
+        target[last] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("repo_id", KeyError, r"entry: missing keys \['repo_id'\]"),
+        ("colour", "red", r"unknown keys \['colour'\]"),
+        ("files.0.sha256", "abc", r"files\[0\].sha256: must be 64 lower-case hex digits"),
+        ("files.0.size", 0, r"files\[0\].size: must be a positive int"),
+        ("files.0.name", "model.h5", r"files: every file must end with"),
+        ("metrics.accuracy", 1.5, r"metrics.accuracy: must be in \[0, 1\], got 1.5"),
+        ("metrics.date", "23/11/2026", r"metrics.date: must be YYYY-MM-DD"),
+        ("metrics.hardware", "", r"metrics.hardware: must be a non-empty string"),
+        ("metrics.wall_time_s", KeyError, r"metrics: missing keys \['wall_time_s'\]"),
+        ("tag", "Best Run", r"tag: must match"),
+        ("dtype", "int8", r"dtype: must be one of \('float16', 'float32'\)"),
+        ("input_shape", [32, 32, 1], r"input_shape: must be \[height, width, 3\]"),
+        ("preprocessing", {"name": "x"}, r"preprocessing: is not a Preprocessing config"),
+        ("default", "yes", r"default: must be true or false"),
+        ("repo_id", "no-slash", r"repo_id: must look like 'owner/name'"),
+    ],
+)
+def test_schema_violations_are_reported(path: str, value: Any, message: str):
+    with pytest.raises(ManifestError, match=message):
+        parse_entry(_broken(path, value))
+
+
+def test_all_problems_are_listed_at_once():
+    raw = make_entry(dtype="int8", tag="Bad Tag")
+    with pytest.raises(ManifestError, match=r"tag: must match.*dtype: must be one of"):
+        parse_entry(raw)
+
+
+def test_sharded_files_need_one_index():
+    files = [
+        {"name": "a_00000.weights.h5", "sha256": "a" * 64, "size": 1},
+        {"name": "a_00001.weights.h5", "sha256": "b" * 64, "size": 1},
+    ]
+    with pytest.raises(ManifestError, match=r"expected one .weights.h5, or one .weights.json"):
+        parse_entry(make_entry(files=files))
+    index = {"name": "a.weights.json", "sha256": "c" * 64, "size": 1}
+    assert parse_entry(make_entry(files=[*files, index])).weights_file == "a.weights.json"
+
+
+def test_one_default_per_model():
+    second = make_entry(tag="improved")
+    with pytest.raises(
+        ManifestError,
+        match=r"resnet20_v1: needs exactly one default checkpoint, has \['article', 'improved'\]",
+    ):
+        parse_manifest(document(make_entry(), second))
+    with pytest.raises(ManifestError, match=r"has none"):
+        parse_manifest(document(make_entry(default=False)))
+
+
+def test_duplicate_tags_are_rejected():
+    with pytest.raises(ManifestError, match=r"resnet20_v1 tag 'article' appears twice"):
+        parse_manifest(document(make_entry(), make_entry(default=False)))
+
+
+def test_unknown_version_is_rejected():
+    doc = document()
+    doc["manifest_version"] = 2
+    with pytest.raises(
+        ManifestError,
+        match=r"Unsupported weights manifest version 2: this keras-cifar-zoo reads version 1",
+    ):
+        parse_manifest(doc)
+
+
+def test_invalid_json_is_reported(tmp_path: Path):
+    path = tmp_path / "m.json"
+    path.write_text("{")
+    with pytest.raises(ManifestError, match=r"not valid JSON"):
+        load_manifest(path)
+
+
+# Agreement with the registry
+
+
+def test_registry_check_accepts_a_consistent_entry():
+    check_against_registry(parse_manifest(document(make_entry())))
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"model": "resnet21"}, r"model 'resnet21' is not registered"),
+        ({"num_params": 1}, r"num_params 1 differs from the registry's 274442"),
+        ({"preprocessing": CAFFE_BGR.to_config()}, r"preprocessing 'caffe_bgr' is neither"),
+        ({"input_shape": [16, 16, 3], "model": "vgg11_bn"}, r"below the model's minimum size 32"),
+    ],
+)
+def test_registry_disagreements_are_reported(changes: dict, message: str):
+    raw = make_entry()
+    raw.update(changes)
+    with pytest.raises(ManifestError, match=message):
+        check_against_registry(parse_manifest(document(raw)))
+
+
+def test_registry_check_counts_params_for_other_num_classes():
+    raw = make_entry(num_classes=100, num_params=274442 + 64 * 90 + 90)
+    check_against_registry(parse_manifest(document(raw)))
+
+
+def test_imagenet_initialised_checkpoint_needs_caffe_preprocessing():
+    raw = make_entry(model="vgg19_bn")
+    raw["recipe"]["settings"]["initial_weights"] = "imagenet"
+    with pytest.raises(
+        ManifestError,
+        match=r"starts from ImageNet weights, so the preprocessing must be 'caffe_bgr'",
+    ):
+        check_against_registry(parse_manifest(document(raw)))
+    raw["preprocessing"] = CAFFE_BGR.to_config()
+    check_against_registry(parse_manifest(document(raw)))
+
+
+# What the manifest offers
+
+
+def test_available_weights_come_from_the_manifest(manifest_file):
+    manifest_file(
+        make_entry(),
+        make_entry(tag="improved", default=False),
+        make_entry(model="vgg16_bn"),
+    )
+    assert available_weights(model_info("resnet20_v1")) == (
+        "cifar10",
+        "cifar10:article",
+        "cifar10:improved",
+    )
+    assert model_info("vgg16_bn").weights == ("cifar10", "cifar10:article", "imagenet")
+    assert model_info("vgg19_bn").weights == ("imagenet",)
+    assert model_info("simple_cnn").weights == ()
+
+
+def test_model_without_checkpoint_lists_those_with_one(manifest_file):
+    manifest_file(make_entry(), make_entry(model="vgg16_bn"))
+    with pytest.raises(
+        WeightsNotAvailableError,
+        match=r"No published CIFAR-10 checkpoint for simple_cnn. Models with one: resnet20_v1, "
+        r"vgg16_bn\..*Received: weights='cifar10'",
+    ):
+        load_model("simple_cnn", weights="cifar10")
+
+
+def test_unknown_tag_lists_the_tags(manifest_file):
+    manifest_file(make_entry())
+    with pytest.raises(
+        WeightsNotAvailableError,
+        match=r"resnet20_v1 has no checkpoint tagged 'best'; it has 'cifar10:article'",
+    ):
+        load_model("resnet20_v1", weights="cifar10:best")
+
+
+def test_default_and_tag_lookup():
+    manifest = parse_manifest(
+        document(make_entry(default=False), make_entry(tag="improved", default=True))
+    )
+    assert manifest.find("resnet20_v1").tag == "improved"
+    assert manifest.find("resnet20_v1", "article").tag == "article"
+    assert [e.tag for e in manifest.for_model("resnet20_v1")] == ["improved", "article"]
+    assert isinstance(manifest, Manifest) and manifest.models() == ["resnet20_v1"]
+
+
+def test_entry_preprocessing_is_a_record():
+    entry = parse_entry(copy.deepcopy(make_entry()))
+    assert entry.preprocessing == RESCALE_0_1
