@@ -202,8 +202,13 @@ def build_model(
     input_shape: tuple[int, int, int] = (32, 32, 3),
     include_top: bool = True,
     include_preprocessing: bool = True,
+    preprocessing: Preprocessing | None = None,
 ) -> keras.Model:
-    """Builds a freshly initialised model (no weights loaded); see :func:`load_model`."""
+    """Builds a freshly initialised model (no weights loaded); see :func:`load_model`.
+
+    ``preprocessing`` replaces the model's own in the ``preprocessing`` layer (weights that
+    need another, such as ImageNet VGG weights, pass it).
+    """
     entry = _entry(name)
     num_classes = _check_num_classes(num_classes)
     input_shape = _check_input_shape(input_shape, entry.info)
@@ -211,7 +216,8 @@ def build_model(
     include_preprocessing = _check_bool(include_preprocessing, "include_preprocessing")
 
     inputs = keras.Input(shape=input_shape, name="images")
-    x = entry.info.preprocessing.layer()(inputs) if include_preprocessing else inputs
+    preprocessing = preprocessing or entry.info.preprocessing
+    x = preprocessing.layer()(inputs) if include_preprocessing else inputs
     outputs = entry.builder(x, entry.config, num_classes=num_classes, include_top=include_top)
     return keras.Model(inputs, outputs, name=name)
 
@@ -239,8 +245,11 @@ def load_model(
         include_top: If False, return the convolutional base without the classifier.
         include_preprocessing: If True (default), the first layer is the weightless
             ``preprocessing`` layer and the model takes raw RGB pixels in 0-255.
-        **weights_options: Passed to the weights loader (``hub_dir``, ``cache_dir``,
-            ``local_files_only``, ``imagenet_weights``).
+        **weights_options: Passed to the weights loader: ``hub_dir``, ``cache_dir``,
+            ``local_files_only``, ``endpoint``, ``revision``, ``token``, ``manifest`` for
+            ``"cifar10"``; ``imagenet_weights``, ``cache_dir``, ``local_files_only`` for
+            ``"imagenet"`` (see :func:`keras_cifar_zoo.load_weights`). The load report is
+            logged at INFO level.
 
     Returns:
         A ``keras.Model`` named ``name``.
@@ -254,12 +263,19 @@ def load_model(
         >>> model.count_params()
         274442
     """
+    preprocessing = None
+    if weights is not None:
+        from keras_cifar_zoo.weights import preprocessing_for
+
+        _entry(name)  # an unknown name is reported before anything about weights
+        preprocessing = preprocessing_for(name, weights, **weights_options)
     model = build_model(
         name,
         num_classes=num_classes,
         input_shape=input_shape,
         include_top=include_top,
         include_preprocessing=include_preprocessing,
+        preprocessing=preprocessing,
     )
     if weights is None:
         if weights_options:

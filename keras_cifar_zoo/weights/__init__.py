@@ -230,6 +230,7 @@ def preprocessing_for(name: str, weights: Any, **options: Any) -> Preprocessing:
     if weights is None:
         return info.preprocessing
     kind, tag = _parse(weights)
+    _check_options(kind, weights, options)
     if kind == IMAGENET:
         return CAFFE_BGR if info.imagenet_network else info.preprocessing
     if kind == DATASET:
