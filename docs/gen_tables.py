@@ -15,15 +15,19 @@ Usage::
     python docs/gen_tables.py            # rewrite the tables in README.md
     python docs/gen_tables.py --check    # exit 1 (and say which) if README.md is stale
 
-To add a table (for example accuracies from ``weights_manifest.json``), write a function
-returning Markdown and add it to :data:`TABLES`; put its markers where it should appear.
+To add a table, write a function returning Markdown and add it to :data:`TABLES`; put its
+markers where it should appear. The ``accuracy`` table comes from ``weights_manifest.json``,
+``docs/targets.json`` and ``docs/untrained.json``.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
 import functools
+import json
 import re
+import statistics
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +35,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+MANIFEST = ROOT / "weights_manifest.json"
+TARGETS = ROOT / "docs" / "targets.json"
+UNTRAINED = ROOT / "docs" / "untrained.json"
 
 ARTICLES = {
     "000": "VGG16 with BatchNorm after every convolution",
@@ -118,10 +125,147 @@ def article_models_table(article: str) -> str:
     return "\n".join(lines)
 
 
+def _percent(fraction: float, decimals: int = 2) -> str:
+    return f"{fraction * 100:.{decimals}f}%"
+
+
+def _points(accuracy: float, target: float) -> float:
+    # Accuracies on 10,000 images and the targets are whole hundredths of a point, so two
+    # decimals print the difference exactly (round() only removes float noise).
+    return round((accuracy - target) * 100, 6)
+
+
+def _versus(accuracy: float, target: float) -> str:
+    """``met (+1.23)`` or ``missed (-4.56)``: the difference in points, never rounded up."""
+    delta = _points(accuracy, target)
+    return f"met (+{delta:.2f})" if delta >= 0 else f"missed ({delta:.2f})"
+
+
+def _tally(deltas: list[float]) -> str:
+    """E.g. ``1 met, 7 missed (by 0.92 to 7.76 points)``."""
+    missed = sorted(-d for d in deltas if d < 0)
+    text = f"{len(deltas) - len(missed)} met, {len(missed)} missed"
+    if missed:
+        text += f" (by {missed[0]:.2f} to {missed[-1]:.2f} points)"
+    return text
+
+
+def _machine(entry: Any) -> str:
+    m = entry.metrics
+    return f"{m.hardware}, Keras {m.keras_version} on {m.backend}"
+
+
+def _seeds(runs: Any) -> str:
+    accs = [r.accuracy * 100 for r in runs]
+    seeds = ", ".join(str(r.seed) for r in runs)
+    spread = statistics.stdev(accs) if len(accs) > 1 else 0.0
+    # Three decimals: the mean of two accuracies on 10,000 images can end in 5.
+    return f"seeds {seeds}: {statistics.fmean(accs):.3f} ± {spread:.3f}%"
+
+
+def accuracy_table() -> str:
+    """Published checkpoints from weights_manifest.json beside the issue's targets.
+
+    One row per checkpoint (and one per registry model without one, with the reason listed
+    under the table from docs/untrained.json); targets come from docs/targets.json.
+    """
+    zoo = _zoo()
+    from keras_cifar_zoo.weights.manifest import load_manifest
+
+    manifest = load_manifest(MANIFEST)
+    targets = json.loads(TARGETS.read_text(encoding="utf-8"))
+    untrained = json.loads(UNTRAINED.read_text(encoding="utf-8"))
+    # The data and the hardware most checkpoints share go into notes under the table.
+    data = collections.Counter(e.metrics.data for e in manifest.entries).most_common(1)
+    common_data = data[0][0] if data else ""
+    machines = collections.Counter(_machine(e) for e in manifest.entries).most_common(1)
+    common_machine = machines[0][0] if machines else ""
+    lines = [
+        "| Model | Weights | Article | Parameters | Test accuracy | Article reports | "
+        "vs article | Best published | vs best published | Epochs | Training time | Trained on |",
+        "|---|---|---|--:|--:|--:|---|--:|---|--:|--:|---|",
+    ]
+    against: dict[str, list[float]] = {"article": [], "best": []}  # differences in points
+    test_selected = False
+    for name in zoo.list_models():
+        info = zoo.model_info(name)
+        article = targets["article"].get(name)
+        best = targets["best_published"].get(name)
+        article_text = article["text"] if article else "-"
+        entries = manifest.for_model(name)
+        if not entries:
+            best_text = f"≥ {best['text']}" if best else "-"
+            lines.append(
+                f"| `{name}` | - | {info.article} | {info.num_params:,} | not yet trained (see "
+                f"below) | {article_text} | - | {best_text} | - | - | - | - |"
+            )
+            continue
+        for e in entries:
+            m = e.metrics
+            accuracy = _percent(m.accuracy)
+            if m.seed_runs:
+                accuracy += f" (seed {m.seed}); {_seeds(m.seed_runs)}"
+            if m.data != common_data:
+                accuracy += f" ({_cell(m.data)})"
+            if e.recipe.settings.get("validation_is_test_set"):
+                accuracy += " ²"
+                test_selected = True
+            vs_article = _versus(m.accuracy, article["accuracy"]) if article else "-"
+            if article:
+                against["article"].append(_points(m.accuracy, article["accuracy"]))
+            best_text, vs_best = "-", "-"
+            if best and e.tag == "improved":
+                best_text = f"≥ {best['text']}"
+                vs_best = _versus(m.accuracy, best["accuracy"])
+                against["best"].append(_points(m.accuracy, best["accuracy"]))
+            planned = e.recipe.settings.get("epochs")
+            epochs = f"{m.epochs} of {planned}" if planned and planned != m.epochs else m.epochs
+            weights = f"`{e.identifier}`" + (" (default)" if e.default else "")
+            machine = "³" if _machine(e) == common_machine else _cell(_machine(e))
+            lines.append(
+                f"| `{name}` | {weights} | {info.article} | {e.num_params:,} | {accuracy} | "
+                f"{article_text} | {vs_article} | {best_text} | {vs_best} | {epochs} | "
+                f"{m.wall_time_s / 60:.1f} min | {machine} |"
+            )
+    notes = [
+        "",
+        f"¹ Measured by `keras_cifar_zoo.evaluate` through the published float16 files, on the "
+        f"{common_data}, not on the original CIFAR-10 pixels; the weights of the last epoch of a "
+        "fixed schedule unless marked ². A CI test reloads every checkpoint through the "
+        "download path and fails if its accuracy moves by more than 0.1 point.",
+    ]
+    if test_selected:
+        notes += [
+            "",
+            "² The recipe, like its article, validates on the test set and stops early on test "
+            "accuracy, so when training stopped was decided on test data (the weights are the "
+            "last epoch's).",
+        ]
+    if common_machine:
+        notes += ["", f"³ {common_machine}."]
+    notes += [
+        "",
+        f"Article numbers: {_tally(against['article'])}. Best published numbers (improved "
+        f"checkpoints): {_tally(against['best'])}. Differences are in percentage points. "
+        "Training time is the wall time of the `fit_cifar10` call.",
+        "",
+        "Not yet trained:",
+        "",
+    ]
+    notes += [f"- `{model}`: {reason}." for model, reason in sorted(untrained["models"].items())]
+    notes += [
+        f"- `{run['model']}` `cifar10:{run['tag']}`, {run['run']}: {run['reason']}."
+        for run in untrained["runs"]
+    ]
+    lines[0] = lines[0].replace("Test accuracy", "Test accuracy ¹")
+    return "\n".join(lines + notes)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "models": models_table,
     "model-details": model_details_table,
     "articles": articles_table,
+    "accuracy": accuracy_table,
     **{f"article-{n}": functools.partial(article_models_table, n) for n in ARTICLES},
 }
 """Table name (as written in the markers) -> function returning the Markdown table."""

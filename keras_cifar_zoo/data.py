@@ -12,8 +12,9 @@ import logging
 import os
 import pickle
 import tarfile
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -45,7 +46,7 @@ Split = tuple[np.ndarray, np.ndarray]
 class _DataUnpickler(pickle.Unpickler):
     """Unpickles dicts of bytes/str/int/lists and NumPy arrays; refuses any other class."""
 
-    _ALLOWED = {
+    _ALLOWED: ClassVar[set[tuple[str, str]]] = {
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
@@ -82,10 +83,10 @@ def _parse_batch(raw: bytes, source: str) -> Split:
             f"CIFAR-10 batch {source} must hold uint8 data of shape (N, 3072). "
             f"Received: shape={data.shape}, dtype={data.dtype}"
         )
-    if labels.shape != (data.shape[0],):
+    if labels.shape != (data.shape[0],) or (labels.size and labels.dtype.kind not in "iu"):
         raise CorruptDatasetError(
-            f"CIFAR-10 batch {source} has {data.shape[0]} images but labels of shape "
-            f"{labels.shape}."
+            f"CIFAR-10 batch {source} must hold {data.shape[0]} integer labels, one per image. "
+            f"Received: labels shape={labels.shape}, dtype={labels.dtype}"
         )
     if labels.size and (labels.min() < 0 or labels.max() > 9):
         raise CorruptDatasetError(
@@ -123,7 +124,7 @@ def _read_archive(archive: Path) -> tuple[Split, Split]:
                 return _parse_batch(handle.read(), f"{archive}:{name}")
 
             return _join([read(n) for n in TRAIN_BATCHES]), read(TEST_BATCH)
-    except (tarfile.TarError, EOFError, OSError) as exc:
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise CorruptDatasetError(
             f"Cannot read {archive}: {exc}. The archive is truncated or corrupt; delete it and "
             "fetch it again."

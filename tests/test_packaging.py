@@ -63,6 +63,19 @@ def test_wheel_ships_the_manifest_inside_the_package(dist):
     assert "keras-cifar-zoo = keras_cifar_zoo.cli:main" in scripts
 
 
+def test_wheel_embeds_the_demo_checkpoint_and_sample(dist):
+    source = ROOT / "keras_cifar_zoo" / "embedded"
+    described = json.loads((source / "embedded.json").read_text(encoding="utf-8"))
+    files = ["embedded.json", described["weights"], described["sample"]["file"]]
+    with zipfile.ZipFile(dist["wheel"]) as wheel:
+        for name in files:
+            assert wheel.read(f"keras_cifar_zoo/embedded/{name}") == (source / name).read_bytes()
+        embedded = [n for n in wheel.namelist() if n.startswith("keras_cifar_zoo/embedded/")]
+    assert sorted(embedded) == sorted(f"keras_cifar_zoo/embedded/{n}" for n in files)
+    size = sum((source / n).stat().st_size for n in files)
+    assert size < 3 * 2**20  # "a few MB at most"
+
+
 def test_sdist_leaves_out_hub_benchmarks_and_data(dist):
     with tarfile.open(dist["sdist"]) as sdist:
         names = [name.split("/", 1)[1] for name in sdist.getnames() if "/" in name]
@@ -131,3 +144,21 @@ print(json.dumps({
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "274,442" in done.stdout
+
+    # The main job runs from the installed wheel alone: no network, no dataset, no source tree.
+    offline = env | {"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": "http://127.0.0.1:9"}
+    has_matplotlib = importlib.util.find_spec("matplotlib") is not None
+    plot = ["--out", str(tmp_path / "grid.png")] if has_matplotlib else ["--no-plot"]
+    done = subprocess.run(
+        [sys.executable, "-S", str(script), "demo", *plot],
+        cwd=tmp_path,
+        env=offline,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "no network used" in done.stdout and "\naccuracy 0." in done.stdout
+    assert str(site / "keras_cifar_zoo" / "embedded") in done.stderr  # loaded from the wheel
+    if has_matplotlib:
+        assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"

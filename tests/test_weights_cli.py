@@ -100,6 +100,33 @@ def test_publish_needs_training_information(tmp_path: Path, capsys: pytest.Captu
     assert "expected a JSON object" in capsys.readouterr().err
 
 
+def test_publish_options_beat_the_run_info_file(
+    tmp_path: Path, hub_env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    from keras_cifar_zoo.weights import publish as publish_module
+
+    monkeypatch.setattr(publish_module, "_default_evaluator", lambda data, data_dir: _same)
+    build_model(NAME).save_weights(tmp_path / "w.weights.h5")
+    metrics = {  # the shape of scripts/train_checkpoints.py's metrics.json
+        "recipe": "article_004",
+        "epochs": 200,
+        "epochs_run": 88,
+        "device": "NVIDIA H100 80GB HBM3",
+        "backend": "jax",
+        "keras": "3.15.1",
+        "evaluated_on": "CIFAR-10 test set, JPEG q75 copy",
+    }
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    args = ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), "--run-info"]
+    args += [str(tmp_path / "metrics.json"), "--root", str(tmp_path), "--wall-time", "399.2"]
+    assert main(args) == 0, capsys.readouterr().err
+    m = load_manifest(tmp_path / "weights_manifest.json").find(NAME).metrics
+    assert (m.epochs, m.wall_time_s, m.hardware) == (88, 399.2, "NVIDIA H100 80GB HBM3")
+    assert main([*args, "--epochs", "90", "--hardware", "1 GPU, shared"]) == 0
+    m = load_manifest(tmp_path / "weights_manifest.json").find(NAME).metrics
+    assert (m.epochs, m.hardware, m.keras_version) == (90, "1 GPU, shared", "3.15.1")
+
+
 @pytest.mark.slow
 def test_publish_on_the_real_test_set(
     tmp_path: Path, cifar10_dir: Path, hub_env, capsys: pytest.CaptureFixture

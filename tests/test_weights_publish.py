@@ -19,7 +19,7 @@ from keras_cifar_zoo.registry import build_model
 from keras_cifar_zoo.training import evaluate
 from keras_cifar_zoo.weights import hub, load_weights
 from keras_cifar_zoo.weights.manifest import check_against_registry, load_manifest
-from keras_cifar_zoo.weights.publish import publish
+from keras_cifar_zoo.weights.publish import cast_weights_file, publish
 
 hub_env = hub_stand_in.hub_env  # fixtures
 hub_server = hub_stand_in.hub_server
@@ -134,6 +134,59 @@ def test_auto_dtype_falls_back_to_float32_when_accuracy_changes(trained, tmp_pat
     assert result.entry.metrics.accuracy == 0.6
 
 
+def test_float16_checkpoint_is_measured_once_and_stored_as_float16(trained, tmp_path: Path):
+    model, _, _ = trained
+    model.save_weights(tmp_path / "f32.weights.h5")
+    cast_weights_file(tmp_path / "f32.weights.h5", tmp_path / "f16.weights.h5", "float16")
+    calls = []
+
+    def counting(m: keras.Model) -> dict:
+        calls.append(m)
+        return _halves_differ(m)  # would refuse float16 if the values were not halves already
+
+    result = publish(
+        NAME,
+        tmp_path / "f16.weights.h5",
+        root=tmp_path / "root",
+        run_info=RUN,
+        recipe="improved_sgd",
+        data_name="synthetic",
+        evaluate_fn=counting,
+    )
+    assert len(calls) == 1
+    assert result.entry.dtype == "float16"
+    assert result.float16_accuracy == result.float32_accuracy == 0.5
+    stored = result.folder / "model.weights.h5"
+    assert result.entry.files[0].size == stored.stat().st_size
+    # A float32 checkpoint still gets its float16 round trip measured.
+    calls.clear()
+    publish(
+        NAME,
+        tmp_path / "f32.weights.h5",
+        root=tmp_path / "root32",
+        run_info=RUN,
+        recipe="improved_sgd",
+        data_name="synthetic",
+        evaluate_fn=counting,
+    )
+    assert len(calls) == 2
+
+
+def test_a_repository_folder_holds_one_checkpoint(trained, tmp_path: Path):
+    repo = f"keras-cifar-zoo/{NAME}"
+    _publish(trained, tmp_path, evaluate_fn=_same, repo_id=repo)
+    _publish(trained, tmp_path, evaluate_fn=_same, repo_id=repo)  # the same checkpoint again
+    with pytest.raises(
+        InvalidArgumentError,
+        match=rf"hub/{repo}/ already holds {NAME} cifar10:article; publishing {NAME} with tag "
+        rf"'improved' there would replace .*\(the default is keras-cifar-zoo/{NAME}-improved",
+    ):
+        _publish(trained, tmp_path, evaluate_fn=_same, repo_id=repo, tag="improved")
+    entries = load_manifest(tmp_path / "weights_manifest.json").entries
+    assert [(e.tag, e.repo_id) for e in entries] == [("article", repo)]
+    assert (tmp_path / "hub" / repo / "model.weights.h5").is_file()
+
+
 def test_model_card_and_config(trained, tmp_path: Path):
     result = _publish(trained, tmp_path, evaluate_fn=_same, notes="A test checkpoint.")
     text = (result.folder / "README.md").read_text()
@@ -187,7 +240,8 @@ def test_training_information_is_required(trained, tmp_path: Path):
 
 def test_metrics_json_of_the_training_script_is_understood(trained, tmp_path: Path):
     run = {
-        "epochs": 40,
+        "epochs": 200,  # the planned schedule; early stopping ended it after 40
+        "epochs_run": 40,
         "wall_time_s": 612.5,
         "device": "NVIDIA H100 80GB HBM3",
         "backend": "jax",

@@ -37,8 +37,11 @@ def register(subparsers: Any) -> None:
         "per-class accuracy.",
     )
     parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
-    parser.add_argument("--weights", required=True, help="a .weights.h5/.weights.json/.keras "
-                        "file, 'cifar10' or 'cifar10:<tag>'")
+    parser.add_argument(
+        "--weights",
+        required=True,
+        help="a .weights.h5/.weights.json/.keras file, 'cifar10' or 'cifar10:<tag>'",
+    )
     parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py/")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     parser.add_argument("--plot", type=Path, help="write the confusion matrix PNG here")
@@ -97,8 +100,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{args.name}: accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} "
-              f"on {result['num_images']} test images")
+        print(
+            f"{args.name}: accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} "
+            f"on {result['num_images']} test images"
+        )
         for name in CLASS_NAMES:
             print(f"  {name:<11} {result['per_class_accuracy'][name]:.4f}")
     if args.plot:
@@ -124,15 +129,14 @@ def read_images(paths: list[Path], size: tuple[int, int] = (32, 32)) -> np.ndarr
 
 
 def _predict(args: argparse.Namespace) -> int:
+    from keras_cifar_zoo.data import CLASS_NAMES
     from keras_cifar_zoo.training import predict
 
     model = _load(args.name, args.weights)
     images = read_images(args.images, tuple(model.input_shape[1:3]))
     result = predict(model, images)
-    for path, probs in zip(args.images, result.probabilities):
+    for path, probs in zip(args.images, result.probabilities, strict=True):
         top = np.argsort(probs)[::-1][: max(args.top, 1)]
-        from keras_cifar_zoo.data import CLASS_NAMES
-
         ranked = ", ".join(f"{CLASS_NAMES[i]} {probs[i]:.3f}" for i in top)
         print(f"{path}: {ranked}")
     if args.plot:

@@ -58,7 +58,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--run-info",
         help="JSON file with epochs, wall_time_s, hardware, backend (and optionally "
-        "keras_version, seed, seed_runs, data, date, recipe); the options below override it",
+        "keras_version, seed, seed_runs, data, date, recipe), or the metrics.json of "
+        "scripts/train_checkpoints.py; the options below override it",
     )
     parser.add_argument("--epochs", type=int, help="epochs trained")
     parser.add_argument("--wall-time", type=float, help="training wall time in seconds")
@@ -117,7 +118,7 @@ def _given(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from keras_cifar_zoo.weights.publish import publish
+    from keras_cifar_zoo.weights.publish import RUN_ALIASES, RUN_PREFERRED, publish
 
     run_info: dict[str, Any] = {}
     if args.run_info:
@@ -135,7 +136,12 @@ def _publish(args: argparse.Namespace) -> int:
         "backend": args.backend,
         "seed": args.seed,
     }
-    run_info |= _given(overrides)
+    for key, value in _given(overrides).items():
+        run_info[key] = value
+        # An option beats every --run-info key that means the same (e.g. epochs_run).
+        for alias, target in (RUN_ALIASES | RUN_PREFERRED).items():
+            if target == key:
+                run_info.pop(alias, None)
     result = publish(
         args.name,
         args.checkpoint,

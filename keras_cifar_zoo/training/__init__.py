@@ -2,7 +2,13 @@
 
 from keras_cifar_zoo.training.evaluation import Predictions, evaluate, predict
 from keras_cifar_zoo.training.fit import fit_cifar10
-from keras_cifar_zoo.training.recipes import Augmentation, Recipe, Schedule, get_recipe, list_recipes
+from keras_cifar_zoo.training.recipes import (
+    Augmentation,
+    Recipe,
+    Schedule,
+    get_recipe,
+    list_recipes,
+)
 
 __all__ = [
     "Augmentation",

@@ -48,7 +48,9 @@ class RandomAugment(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")  # pixel arithmetic stays exact under mixed precision
         super().__init__(**kwargs)
         if fill_mode not in _FILL_MODES:
-            raise ValueError(f"fill_mode must be one of {_FILL_MODES}. Received: fill_mode={fill_mode!r}")
+            raise ValueError(
+                f"fill_mode must be one of {_FILL_MODES}. Received: fill_mode={fill_mode!r}"
+            )
         self.horizontal_flip = bool(horizontal_flip)
         self.shift = float(shift)
         self.rotation_degrees = float(rotation_degrees)

@@ -12,16 +12,40 @@ import numpy as np
 from keras_cifar_zoo.data import CLASS_NAMES
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError
 from keras_cifar_zoo.preprocessing import Preprocessing
-from keras_cifar_zoo.training.fit import check_images, check_labels, resolve_preprocessing
+from keras_cifar_zoo.training.fit import (
+    check_image_size,
+    check_images,
+    check_labels,
+    resolve_preprocessing,
+)
 
 _EPSILON = 1e-7  # Keras's clip for probabilities in cross-entropy
+
+
+def _check_model(model: Any) -> None:
+    if not isinstance(model, keras.Model):
+        raise InvalidTypeError(
+            "model must be a keras.Model, e.g. load_model(name, weights=...). "
+            f"Received: model={model!r}"
+        )
+
+
+def _check_batch_size(batch_size: Any) -> None:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidArgumentError(
+            f"batch_size must be a positive integer. Received: batch_size={batch_size!r}"
+        )
+
+
+def _class_names(num_classes: int) -> tuple[str, ...]:
+    if num_classes == len(CLASS_NAMES):
+        return CLASS_NAMES
+    return tuple(str(i) for i in range(num_classes))
 
 
 def _probabilities(
     model: keras.Model, images: np.ndarray, preprocessing: Preprocessing | None, batch_size: int
 ) -> np.ndarray:
-    if not isinstance(model, keras.Model):
-        raise InvalidTypeError(f"model must be a keras.Model. Received: model={model!r}")
     extra = resolve_preprocessing(model, preprocessing)
     x = extra.apply(images) if extra is not None else images
     return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
@@ -48,39 +72,48 @@ def evaluate(
 
     Returns:
         ``accuracy`` and ``loss`` (mean categorical cross-entropy, probabilities clipped to
-        [1e-7, 1 - 1e-7] as Keras does), ``per_class_accuracy`` (class name -> accuracy),
-        ``confusion_matrix`` (rows: true class, columns: predicted, as nested lists) and
-        ``num_images``.
+        [1e-7, 1 - 1e-7] as Keras does), ``per_class_accuracy`` (class name -> accuracy, NaN
+        for a class without images), ``confusion_matrix`` (rows: true class, columns:
+        predicted, as nested lists) and ``num_images``.
+
+    Raises:
+        InvalidArgumentError: For images or labels of the wrong shape, type or range, or a
+            bad batch size.
+        DatasetNotFoundError: If ``data`` is None and no CIFAR-10 copy is found.
 
     Example:
         >>> result = evaluate(load_model("resnet20_v1", weights="cifar10"))
         >>> round(result["accuracy"], 4)  # doctest: +SKIP
     """
+    _check_model(model)
+    _check_batch_size(batch_size)
     if data is None:
         from keras_cifar_zoo.data import load_cifar10
 
         _, data = load_cifar10(data_dir)
     if not isinstance(data, (tuple, list)) or len(data) != 2:
-        raise InvalidTypeError(f"data must be a pair (images, labels). Received: type={type(data).__name__}")
+        raise InvalidTypeError(
+            f"data must be a pair (images, labels). Received: type={type(data).__name__}"
+        )
     images = check_images(data[0], "data[0]")
-    probs = _probabilities(model, images, preprocessing, batch_size)
-    num_classes = probs.shape[-1]
+    num_classes = int(model.output_shape[-1])
     labels = check_labels(data[1], len(images), num_classes, "data[1]")
+    check_image_size(model, images, "data")
+    probs = _probabilities(model, images, preprocessing, batch_size)
     predicted = probs.argmax(axis=-1)
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
     picked = np.clip(probs[np.arange(len(labels)), labels], _EPSILON, 1 - _EPSILON)
-    names = CLASS_NAMES if num_classes == len(CLASS_NAMES) else tuple(map(str, range(num_classes)))
     per_class = {
         name: float(confusion[i, i] / row) if (row := confusion[i].sum()) else float("nan")
-        for i, name in enumerate(names)
+        for i, name in enumerate(_class_names(num_classes))
     }
     return {
         "accuracy": float((predicted == labels).mean()),
         "loss": float(-np.log(picked).mean()),
         "per_class_accuracy": per_class,
         "confusion_matrix": confusion.tolist(),
-        "num_images": int(len(labels)),
+        "num_images": len(labels),
     }
 
 
@@ -120,16 +153,35 @@ def predict(
         :class:`Predictions` (always batched, N=1 for a single image).
 
     Raises:
-        InvalidArgumentError: For another shape, dtype, value range or image size.
+        InvalidArgumentError: For another shape, dtype, value range or image size (an
+            ``InvalidTypeError`` for something that is not an array).
 
     Example:
         >>> predict(model, x_test[:4]).class_names  # doctest: +SKIP
         ('cat', 'ship', 'ship', 'airplane')
     """
-    array = np.asarray(images) if hasattr(images, "__array__") or isinstance(images, list) else images
-    if isinstance(array, np.ndarray) and array.ndim == 3:
-        array = array[None]
-    array = check_images(array, "images")
+    _check_model(model)
+    _check_batch_size(batch_size)
+    if isinstance(images, (list, tuple)):
+        try:
+            images = np.asarray(images)
+        except ValueError as exc:  # ragged nesting
+            raise InvalidArgumentError(
+                f"images must be one image (height, width, 3) or a batch (N, height, width, 3) "
+                f"of equal-sized images. Received: a ragged {type(images).__name__}"
+            ) from exc
+    if not isinstance(images, np.ndarray) and not hasattr(images, "__array__"):
+        raise InvalidTypeError(
+            "images must be a NumPy array: one image (height, width, 3) or a batch "
+            f"(N, height, width, 3). Received: type={type(images).__name__}"
+        )
+    array = np.asarray(images)
+    if array.ndim not in (3, 4) or array.shape[-1] != 3:
+        raise InvalidArgumentError(
+            "images must be one RGB image (height, width, 3) or a batch (N, height, width, 3). "
+            f"Received: images.shape={array.shape}"
+        )
+    array = check_images(array[None] if array.ndim == 3 else array, "images")
     expected = tuple(model.input_shape[1:3])
     if None not in expected and array.shape[1:3] != expected:
         raise InvalidArgumentError(
@@ -138,7 +190,7 @@ def predict(
         )
     probs = _probabilities(model, array, preprocessing, batch_size)
     indices = probs.argmax(axis=-1)
-    names = CLASS_NAMES if probs.shape[-1] == len(CLASS_NAMES) else tuple(map(str, range(probs.shape[-1])))
+    names = _class_names(probs.shape[-1])
     return Predictions(
         class_indices=indices,
         class_names=tuple(names[i] for i in indices),

@@ -8,9 +8,12 @@ schedule, epochs, batch size, augmentation, label smoothing, initial weights and
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from typing import Any
 
-from keras_cifar_zoo.errors import InvalidTypeError, UnknownRecipeError
+from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, UnknownRecipeError
+
+_SCHEDULE_KINDS = ("piecewise", "onecycle")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +61,25 @@ class Schedule:
     boundaries: tuple[int, ...] = ()
     warmup_fraction: float = 0.0
     inverse_time_decay: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in _SCHEDULE_KINDS:
+            raise InvalidArgumentError(
+                f"Schedule kind must be one of {_SCHEDULE_KINDS}. Received: kind={self.kind!r}"
+            )
+        if self.kind == "piecewise":
+            ordered = all(a < b for a, b in itertools.pairwise(self.boundaries))
+            if len(self.values) != len(self.boundaries) + 1 or not ordered:
+                raise InvalidArgumentError(
+                    "A piecewise schedule needs one more value than boundaries, and increasing "
+                    f"boundaries. Received: values={self.values!r}, boundaries={self.boundaries!r}"
+                )
+        elif len(self.values) != 3 or not 0 <= self.warmup_fraction < 1:
+            raise InvalidArgumentError(
+                "A one-cycle schedule needs three values (start, peak, end) and a warmup_fraction "
+                f"in [0, 1). Received: values={self.values!r}, "
+                f"warmup_fraction={self.warmup_fraction!r}"
+            )
 
     def learning_rate(self, epoch: float, epochs: int) -> float:
         """Returns the rate at a fractional epoch (for tests and plots; training runs on
@@ -121,7 +143,8 @@ _RECIPES = [
     Recipe(
         name="article_000",
         article="000",
-        description="Article 000: Adam with default settings, 20 epochs, batch 64, no augmentation.",
+        description="Article 000: Adam with default settings, 20 epochs, batch 64, no "
+        "augmentation.",
         optimizer="Adam",
         optimizer_config=_ADAM_DEFAULTS,
         schedule=Schedule("piecewise", (0.001,)),

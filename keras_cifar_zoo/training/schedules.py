@@ -47,7 +47,9 @@ class RecipeSchedule(keras.optimizers.schedules.LearningRateSchedule):
         self.epochs = int(epochs)
 
     @classmethod
-    def from_recipe(cls, schedule: Schedule, *, steps_per_epoch: int, epochs: int) -> RecipeSchedule:
+    def from_recipe(
+        cls, schedule: Schedule, *, steps_per_epoch: int, epochs: int
+    ) -> RecipeSchedule:
         """Builds the schedule of a recipe for a given number of steps per epoch."""
         return cls(
             kind=schedule.kind,
@@ -63,14 +65,16 @@ class RecipeSchedule(keras.optimizers.schedules.LearningRateSchedule):
         step = ops.cast(step, "float32")
         if self.kind == "piecewise":
             lr = ops.convert_to_tensor(self.values[0], "float32")
-            for boundary, value in zip(self.boundaries, self.values[1:]):
+            for boundary, value in zip(self.boundaries, self.values[1:], strict=True):
                 lr = ops.where(step >= boundary * self.steps_per_epoch, value, lr)
         else:
             start, peak, end = self.values
             total = float(self.epochs * self.steps_per_epoch)
             warmup = max(self.warmup_fraction * total, 1.0)
             rising = start + (peak - start) * step / warmup
-            falling = peak + (end - peak) * ops.minimum((step - warmup) / max(total - warmup, 1.0), 1.0)
+            falling = peak + (end - peak) * ops.minimum(
+                (step - warmup) / max(total - warmup, 1.0), 1.0
+            )
             lr = ops.where(step < warmup, rising, falling)
         if self.inverse_time_decay:
             lr = lr / (1.0 + self.inverse_time_decay * step)

@@ -49,8 +49,12 @@ WEIGHTS_NAME = "model.weights.h5"
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
 _RUN_KEYS = ("epochs", "wall_time_s", "hardware", "backend")
-# Keys of scripts/train_checkpoints.py's metrics.json that mean the same as ours.
-_RUN_ALIASES = {"device": "hardware", "keras": "keras_version", "evaluated_on": "data"}
+# Keys of scripts/train_checkpoints.py's metrics.json that mean the same as ours; used when
+# run_info lacks ours.
+RUN_ALIASES = {"device": "hardware", "keras": "keras_version", "evaluated_on": "data"}
+# Keys that win over ours: that metrics.json's "epochs" is the planned schedule, "epochs_run"
+# what was trained (fewer when early stopping fired), and the manifest records epochs trained.
+RUN_PREFERRED = {"epochs_run": "epochs"}
 
 Evaluator = Callable[[keras.Model], Mapping[str, Any]]
 
@@ -152,9 +156,28 @@ def _fits_float16(model: keras.Model) -> bool:
     )
 
 
+def _holds_float16_values(model: keras.Model) -> bool:
+    """True if every float weight survives a float16 round trip unchanged.
+
+    That is the case for a checkpoint that was stored as float16 already: storing it as
+    float16 again changes no value, so the model measures the same and needs no second
+    evaluation.
+    """
+    for weight in model.weights:
+        array = keras.ops.convert_to_numpy(weight)
+        if array.dtype.kind != "f":
+            continue
+        if not np.array_equal(array, array.astype(np.float16).astype(array.dtype)):
+            return False
+    return True
+
+
 def _run_info(run_info: Mapping[str, Any] | None) -> dict[str, Any]:
     info = dict(run_info or {})
-    for alias, key in _RUN_ALIASES.items():
+    for alias, key in RUN_PREFERRED.items():
+        if info.get(alias) is not None:
+            info[key] = info[alias]
+    for alias, key in RUN_ALIASES.items():
         if alias in info and key not in info:
             info[key] = info[alias]
     missing = [k for k in _RUN_KEYS if info.get(k) in (None, "")]
@@ -250,8 +273,9 @@ def _model_card(entry: CheckpointEntry, info: Any) -> str:
     row = "| " + " | ".join(cells) + " |"
     if entry.recipe.settings.get("validation_is_test_set"):
         selection = (
-            "The recipe, like its article, selects the checkpoint on the test set (early "
-            "stopping on test accuracy), so this number is optimistic."
+            "The recipe, like its article, validates on the test set and stops early on test "
+            "accuracy: when training stopped was decided on test data, so this is not a clean "
+            "held-out number."
         )
     else:
         selection = "Final epoch of a fixed schedule; nothing was selected on the test set."
@@ -319,6 +343,20 @@ def _read_entries(manifest_path: Path) -> list[CheckpointEntry]:
     return list(load_manifest(manifest_path).entries)
 
 
+def _check_repo_is_free(
+    entries: list[CheckpointEntry], name: str, tag: str, repo_id: str
+) -> None:
+    """Refuses a repository folder that holds another checkpoint (its files would be replaced)."""
+    for entry in entries:
+        if entry.repo_id == repo_id and (entry.model, entry.tag) != (name, tag):
+            raise InvalidArgumentError(
+                f"{HUB_FOLDER}/{repo_id}/ already holds {entry.model} {entry.identifier}; "
+                f"publishing {name} with tag {tag!r} there would replace its weights and model "
+                f"card. Use a repository of its own (the default is "
+                f"{default_repo_id(name, tag)}). Received: repo_id={repo_id!r}"
+            )
+
+
 def _updated(
     entries: list[CheckpointEntry], new: CheckpointEntry, default: bool | None
 ) -> list[CheckpointEntry]:
@@ -382,7 +420,8 @@ def publish(
         run_info: How it was trained: ``epochs``, ``wall_time_s``, ``hardware``,
             ``backend`` (required), ``keras_version``, ``seed``, ``seed_runs``, ``data``,
             ``date``, ``recipe`` (optional). The ``metrics.json`` of
-            ``scripts/train_checkpoints.py`` is understood too.
+            ``scripts/train_checkpoints.py`` is understood too (its ``epochs_run``, the
+            epochs actually trained, wins over its planned ``epochs``).
         data: ``(images, labels)`` to evaluate on; default: the CIFAR-10 test set.
         data_name: The data variant the metrics are measured on (required unless
             ``run_info["data"]`` says it), e.g. ``"CIFAR-10 test, JPEG q75 copy"``.
@@ -393,6 +432,8 @@ def publish(
             in a ``.keras`` file, Caffe BGR for a recipe starting from ImageNet weights, else
             the model's.
         dtype: ``"auto"`` (float16 if the accuracy holds), ``"float16"`` or ``"float32"``.
+            A checkpoint whose weights are float16 values already (stored as float16) is
+            stored as float16 under ``"auto"`` and measured once.
         fp16_tolerance: Largest accuracy change (absolute, 0.0005 = 0.05 points) that
             float16 storage may cause under ``"auto"``.
         max_shard_size: Shard the weights into files of at most this many GB (Keras's
@@ -407,8 +448,9 @@ def publish(
         A :class:`PublishResult`.
 
     Raises:
-        InvalidArgumentError: For a bad argument, missing training information, or a
-            checkpoint that does not fit the model.
+        InvalidArgumentError: For a bad argument, missing training information, a
+            ``repo_id`` whose folder holds another checkpoint, or a checkpoint that does not
+            fit the model.
         ManifestError: If the manifest (old or new) breaks its schema or the registry.
         HubError: If the upload fails.
 
@@ -448,6 +490,7 @@ def publish(
     root = Path(root)
     folder = root / HUB_FOLDER / repo_id
     manifest_path = root / MANIFEST_FILE
+    _check_repo_is_free(_read_entries(manifest_path), name, tag, repo_id)
 
     # The checkpoint as given (float32 in memory), with the preprocessing it was trained with.
     with open_checkpoint(checkpoint) as ckpt:
@@ -466,7 +509,10 @@ def publish(
     chosen, result16 = dtype, None
     with tempfile.TemporaryDirectory() as tmp:
         if dtype in ("auto", "float16"):
-            if dtype == "auto" and not _fits_float16(model):
+            if _holds_float16_values(model):
+                chosen, result16 = "float16", result32
+                logger.info("%s: the weights are float16 values already; storing float16", name)
+            elif dtype == "auto" and not _fits_float16(model):
                 chosen = "float32"
                 logger.info("%s: weights exceed the float16 range; storing float32", name)
             else:

@@ -1,0 +1,158 @@
+"""``keras-cifar-zoo demo``: classify real CIFAR-10 test images with the embedded checkpoint.
+
+The wheel ships ``keras_cifar_zoo/embedded/``: one published checkpoint (the one with the most
+test accuracy per byte, byte for byte the file in ``hub/``) and a class-balanced sample of
+CIFAR-10 test images, described by ``embedded.json``. The demo needs no network and no
+dataset: it checks the checkpoint's sha256, loads it, classifies the sample with
+:func:`keras_cifar_zoo.evaluate`, prints accuracy and per-class results and writes a PNG grid
+of the predictions (misses in red).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib.resources
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from keras_cifar_zoo.cli import CommandError
+
+EMBEDDED_PACKAGE_DIR = "embedded"
+DESCRIPTION_FILE = "embedded.json"
+DEFAULT_GRID = "demo_predictions.png"
+
+
+@dataclasses.dataclass(frozen=True)
+class Embedded:
+    """The embedded default: a checkpoint and a sample of test images.
+
+    Attributes:
+        model: Zoo name of the checkpoint's model.
+        tag: Its tag in the weights manifest (``weights="cifar10:<tag>"``).
+        weights: Path of the ``.weights.h5`` file inside the package.
+        images: Sample images, (N, 32, 32, 3) uint8 RGB.
+        labels: Their labels, (N,).
+        indices: Their positions in the CIFAR-10 test set, (N,).
+        description: The whole ``embedded.json``.
+    """
+
+    model: str
+    tag: str
+    weights: Path
+    images: np.ndarray
+    labels: np.ndarray
+    indices: np.ndarray
+    description: dict[str, Any]
+
+
+def embedded_dir() -> Path:
+    """The folder of the embedded default inside the installed package."""
+    return Path(str(importlib.resources.files("keras_cifar_zoo") / EMBEDDED_PACKAGE_DIR))
+
+
+def load_embedded(folder: Path | None = None) -> Embedded:
+    """Reads the embedded default and checks the checkpoint against its recorded sha256.
+
+    Raises:
+        CommandError: If a file is missing or the checkpoint fails its hash (a broken install).
+    """
+    from keras_cifar_zoo.weights.hub import file_hash
+
+    folder = folder or embedded_dir()
+    try:
+        description = json.loads((folder / DESCRIPTION_FILE).read_text(encoding="utf-8"))
+        weights = folder / description["weights"]
+        with np.load(folder / description["sample"]["file"]) as sample:
+            images, labels, indices = sample["images"], sample["labels"], sample["indices"]
+    except (OSError, KeyError, ValueError) as exc:
+        raise CommandError(
+            f"The embedded default in {folder} is incomplete ({exc}); reinstall keras-cifar-zoo. "
+            f"Received: folder={str(folder)!r}"
+        ) from exc
+    actual = file_hash(weights) if weights.is_file() else "missing"
+    if actual != description["sha256"]:
+        raise CommandError(
+            f"The embedded checkpoint {weights} fails its sha256 check (expected "
+            f"{description['sha256']}, got {actual}); reinstall keras-cifar-zoo. "
+            f"Received: path={str(weights)!r}"
+        )
+    return Embedded(
+        model=description["model"],
+        tag=description["tag"],
+        weights=weights,
+        images=images,
+        labels=labels.astype(np.int64),
+        indices=indices,
+        description=description,
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Adds the ``demo`` command."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="classify embedded CIFAR-10 test images offline",
+        description="Classify the CIFAR-10 test images embedded in the package with the "
+        "embedded checkpoint (no network, no dataset needed): print accuracy and per-class "
+        "results and write a PNG grid of the predictions (needs the plots extra).",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(DEFAULT_GRID),
+        help=f"PNG file for the grid of predictions (default: {DEFAULT_GRID})",
+    )
+    parser.add_argument("--no-plot", action="store_true", help="do not write the PNG grid")
+    parser.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if not args.no_plot:
+        from keras_cifar_zoo.plots import _pyplot
+
+        _pyplot()  # fail before the work if matplotlib is missing
+    from keras_cifar_zoo.data import CLASS_NAMES
+    from keras_cifar_zoo.registry import load_model
+    from keras_cifar_zoo.training import evaluate
+
+    demo = load_embedded()
+    d = demo.description
+    model = load_model(demo.model, weights=demo.weights)
+    result = evaluate(model, data=(demo.images, demo.labels))
+    matrix = np.asarray(result["confusion_matrix"])
+    predicted = _predicted(model, demo.images)  # for the grid; the numbers are evaluate()'s
+    correct = int(np.trace(matrix))
+
+    print(
+        f"model: {demo.model}, weights cifar10:{demo.tag} ({d['size']:,} bytes, embedded in "
+        "the package; no network used)"
+    )
+    print(
+        f"sample: {len(demo.labels)} images, {d['sample']['selection']}, from the "
+        f"{d['sample']['data']}"
+    )
+    print(f"accuracy {result['accuracy']:.4f} ({correct}/{len(demo.labels)})")
+    for index, name in enumerate(CLASS_NAMES):
+        total = int(matrix[index].sum())
+        hits = int(matrix[index, index])
+        print(f"  {name:<11} {result['per_class_accuracy'][name]:.4f} ({hits}/{total})")
+    print(
+        f"the whole test set (10,000 images) measures {d['manifest_accuracy']:.4f} with this "
+        "checkpoint (weights_manifest.json)"
+    )
+    if not args.no_plot:
+        from keras_cifar_zoo.plots import plot_predictions
+
+        path = plot_predictions(demo.images, predicted, args.out, true=demo.labels, columns=20)
+        print(f"grid: {path}")
+    return 0
+
+
+def _predicted(model: Any, images: np.ndarray) -> np.ndarray:
+    from keras_cifar_zoo.training import predict
+
+    return predict(model, images).class_indices

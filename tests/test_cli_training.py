@@ -1,0 +1,162 @@
+"""``keras-cifar-zoo train / evaluate / predict`` on a tiny dataset in the official layout."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keras_cifar_zoo import CLASS_NAMES
+from keras_cifar_zoo.cli import main
+from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
+
+has_matplotlib = importlib.util.find_spec("matplotlib") is not None
+
+
+def run(capsys, *argv: str | Path) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error_line(code: int, err: str, *fragments: str) -> None:
+    """The error is one line, the last on stderr (INFO messages may precede it)."""
+    assert code == 1, err
+    lines = err.strip().splitlines()
+    errors = [line for line in lines if line.startswith("keras-cifar-zoo: error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], err
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    assert "Traceback" not in err
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    """5 x 16 training and 20 test images in cifar-10-batches-py/."""
+    root = tmp_path_factory.mktemp("cifar")
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, count in [(n, 16) for n in TRAIN_BATCHES] + [(TEST_BATCH, 20)]:
+        images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
+        data = images.transpose(0, 3, 1, 2).reshape(count, -1)
+        labels = (np.arange(count) % 10).tolist()
+        with (folder / name).open("wb") as f:
+            pickle.dump({b"data": data, b"labels": labels}, f, protocol=4)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(dataset, tmp_path_factory) -> tuple[Path, str]:
+    """One epoch of simple_cnn through the CLI; returns the output folder and its stdout."""
+    out = tmp_path_factory.mktemp("run") / "simple_cnn"
+    argv = ["train", "simple_cnn", "--epochs", "1", "--batch-size", "32", "--seed", "0"]
+    argv += ["--out", str(out), "--data-dir", str(dataset)] + (["--plot"] if has_matplotlib else [])
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        assert main(argv) == 0
+    return out, stdout.getvalue()
+
+
+def test_train_writes_a_checkpoint_and_curves(trained):
+    out, stdout = trained
+    assert "trained simple_cnn with recipe article_001: {" in stdout
+    assert f"model: {out / 'model.keras'}" in stdout
+    assert "note:" not in stdout  # article_001 selects nothing on the test set
+    assert (out / "model.keras").is_file() and (out / "history.csv").is_file()
+    state = json.loads((out / "state.json").read_text())
+    assert state["completed_epochs"] == 1 and state["finished"]
+    if has_matplotlib:
+        assert f"curves: {out / 'curves.png'}" in stdout
+        assert (out / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_train_again_returns_the_finished_run(trained, dataset, capsys):
+    out, _ = trained
+    code, stdout, _ = run(
+        capsys, "train", "simple_cnn", "--epochs", "1", "--batch-size", "32",
+        "--out", out, "--data-dir", dataset,
+    )  # fmt: skip
+    assert code == 0 and "trained simple_cnn with recipe article_001" in stdout
+
+
+def test_evaluate_a_saved_checkpoint(trained, dataset, capsys, tmp_path):
+    out, _ = trained
+    code, stdout, err = run(
+        capsys, "evaluate", "simple_cnn", "--weights", out / "model.keras", "--data-dir", dataset
+    )
+    assert code == 0, err
+    lines = stdout.splitlines()
+    assert lines[0].startswith("simple_cnn: accuracy ") and lines[0].endswith(" on 20 test images")
+    assert [line.split()[0] for line in lines[1:11]] == list(CLASS_NAMES)
+
+    argv = ["evaluate", "simple_cnn", "--weights", out / "model.keras", "--data-dir", dataset]
+    argv += ["--json"] + (["--plot", tmp_path / "cm.png"] if has_matplotlib else [])
+    code, stdout, err = run(capsys, *argv)
+    assert code == 0, err
+    text = stdout.split("confusion matrix:")[0]
+    result = json.loads(text)
+    assert result["num_images"] == 20
+    assert sum(map(sum, result["confusion_matrix"])) == 20
+    assert 0 <= result["accuracy"] <= 1
+    if has_matplotlib:
+        assert (tmp_path / "cm.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_predict_image_files_of_any_size(trained, capsys, tmp_path):
+    out, _ = trained
+    rng = np.random.default_rng(1)
+    png, jpeg = tmp_path / "wide.png", tmp_path / "gray.jpg"
+    Image.fromarray(rng.integers(0, 256, (40, 70, 4), dtype=np.uint8), "RGBA").save(png)
+    Image.fromarray(rng.integers(0, 256, (90, 50), dtype=np.uint8), "L").save(jpeg)
+    argv = ["predict", "simple_cnn", png, jpeg, "--weights", out / "model.keras", "--top", "2"]
+    argv += ["--plot", tmp_path / "grid.png"] if has_matplotlib else []
+    code, stdout, err = run(capsys, *argv)
+    assert code == 0, err
+    lines = stdout.splitlines()
+    for path, line in zip((png, jpeg), lines[:2], strict=True):
+        assert line.startswith(f"{path}: ")
+        ranked = line.split(": ", 1)[1].split(", ")
+        assert len(ranked) == 2 and all(r.split()[0] in CLASS_NAMES for r in ranked)
+        probabilities = [float(r.split()[1]) for r in ranked]
+        assert probabilities == sorted(probabilities, reverse=True)
+    if has_matplotlib:
+        assert (tmp_path / "grid.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_user_errors_print_one_line(trained, dataset, capsys, tmp_path):
+    out, _ = trained
+    code, _, err = run(capsys, "train", "simple_cnnn", "--data-dir", dataset, "--out", tmp_path)
+    assert_one_error_line(code, err, "Unknown model 'simple_cnnn'. Did you mean 'simple_cnn'")
+
+    code, _, err = run(capsys, "train", "simple_cnn", "--epochs", "0", "--out", tmp_path)
+    assert_one_error_line(code, err, "epochs must be a positive integer. Received: epochs=0")
+
+    code, _, err = run(capsys, "train", "simple_cnn", "--recipe", "article_9", "--out", tmp_path)
+    assert_one_error_line(code, err, "Unknown recipe 'article_9'")
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run(capsys, "train", "simple_cnn", "--data-dir", empty, "--out", tmp_path)
+    assert_one_error_line(code, err, f"No CIFAR-10 in {empty}")
+
+    code, _, err = run(
+        capsys, "train", "simple_cnn", "--epochs", "2", "--batch-size", "32",
+        "--out", out, "--data-dir", dataset,
+    )  # fmt: skip
+    assert_one_error_line(code, err, "holds a run with other settings (epochs=1)")
+
+    code, _, err = run(capsys, "evaluate", "simple_cnn", "--weights", tmp_path / "nothing.keras")
+    assert_one_error_line(code, err, "nothing.keras")
+
+    text = tmp_path / "notes.txt"
+    text.write_text("not an image")
+    code, _, err = run(capsys, "predict", "simple_cnn", text, "--weights", out / "model.keras")
+    assert_one_error_line(code, err, f"Cannot read image {text}", "Pass PNG or JPEG files.")

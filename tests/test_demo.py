@@ -1,0 +1,122 @@
+"""``keras-cifar-zoo demo`` and the embedded default it runs on (offline)."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+
+import huggingface_hub
+import numpy as np
+import pytest
+
+from keras_cifar_zoo import CLASS_NAMES, evaluate, load_cifar10, load_model, model_info
+from keras_cifar_zoo.cli import main
+from keras_cifar_zoo.cli.demo import embedded_dir, load_embedded
+from keras_cifar_zoo.errors import ZooError
+from keras_cifar_zoo.weights.hub import file_hash
+from keras_cifar_zoo.weights.manifest import load_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = load_manifest(ROOT / "weights_manifest.json")
+# The grid needs the plots extra; without it the numbers are still checked (--no-plot).
+HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to fetch a checkpoint fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the demo tried to download something")
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", refuse)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for var in ("KERAS_CIFAR_ZOO_HUB", "KERAS_CIFAR_ZOO_DATA", "KERAS_CIFAR_ZOO_MANIFEST"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_demo_prints_what_evaluate_measures_on_the_sample(
+    tmp_path: Path, no_network, capsys: pytest.CaptureFixture
+):
+    grid = tmp_path / "grid.png"
+    assert main(["demo", "--out", str(grid)] if HAS_MATPLOTLIB else ["demo", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+
+    demo = load_embedded()
+    expected = evaluate(load_model(demo.model, weights=demo.weights), data=(demo.images, demo.labels))
+    printed = re.search(r"^accuracy (\d\.\d{4}) \((\d+)/200\)$", out, re.MULTILINE)
+    assert printed, out
+    assert printed[1] == f"{expected['accuracy']:.4f}"
+    assert int(printed[2]) == round(expected["accuracy"] * 200)
+    for name in CLASS_NAMES:
+        row = re.search(rf"^  {name} +(\d\.\d{{4}}) \((\d+)/20\)$", out, re.MULTILINE)
+        assert row and row[1] == f"{expected['per_class_accuracy'][name]:.4f}", name
+    assert f"model: {demo.model}, weights cifar10:{demo.tag}" in out
+    if HAS_MATPLOTLIB:
+        assert f"grid: {grid}" in out
+        assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_embedded_checkpoint_is_the_published_one_with_most_accuracy_per_byte():
+    demo = load_embedded()
+    entry = MANIFEST.find(demo.model, demo.tag)
+    (record,) = entry.files
+    assert file_hash(demo.weights) == record.sha256 == demo.description["sha256"]
+    assert demo.weights.stat().st_size == record.size
+    assert demo.description["manifest_accuracy"] == entry.metrics.accuracy
+    best = max(MANIFEST.entries, key=lambda e: e.metrics.accuracy / sum(f.size for f in e.files))
+    assert (best.model, best.tag) == (demo.model, demo.tag)
+    assert entry.preprocessing == model_info(demo.model).preprocessing
+    size = sum(p.stat().st_size for p in embedded_dir().iterdir())
+    assert size < 3 * 2**20, f"the embedded default holds {size:,} bytes"
+
+
+def test_embedded_sample_is_class_balanced():
+    demo = load_embedded()
+    assert demo.images.shape == (200, 32, 32, 3) and demo.images.dtype == np.uint8
+    assert np.bincount(demo.labels, minlength=10).tolist() == [20] * 10
+    assert len(set(demo.indices.tolist())) == 200
+
+
+@pytest.mark.slow
+def test_embedded_sample_holds_real_test_images(cifar10_dir: Path):
+    demo = load_embedded()
+    _, (images, labels) = load_cifar10(cifar10_dir)
+    np.testing.assert_array_equal(demo.images, images[demo.indices])
+    np.testing.assert_array_equal(demo.labels, labels[demo.indices])
+
+
+def test_a_damaged_embedded_checkpoint_is_refused(tmp_path: Path):
+    folder = tmp_path / "embedded"
+    shutil.copytree(embedded_dir(), folder)
+    weights = folder / load_embedded().weights.name
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ZooError, match=r"fails its sha256 check .* reinstall keras-cifar-zoo"):
+        load_embedded(folder)
+    (folder / "cifar10_test_sample.npz").unlink()
+    with pytest.raises(ZooError, match=r"The embedded default in .* is incomplete"):
+        load_embedded(folder)
+
+
+def test_demo_without_matplotlib(
+    tmp_path: Path, no_network, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    from keras_cifar_zoo import plots
+
+    def missing():
+        raise plots.PlottingUnavailableError(
+            "Plots need matplotlib: pip install 'keras-cifar-zoo[plots]'."
+        )
+
+    monkeypatch.setattr(plots, "_pyplot", missing)
+    assert main(["demo", "--out", str(tmp_path / "grid.png")]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "pip install 'keras-cifar-zoo[plots]'" in err
+    assert main(["demo", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^accuracy \d\.\d{4} ", out, re.MULTILINE) and "grid:" not in out
+    assert not (tmp_path / "grid.png").exists()

@@ -1,0 +1,229 @@
+"""evaluate and predict: numbers equal a hand count on a model whose outputs are known, and
+every bad input is refused with its message."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from keras_cifar_zoo import (
+    CLASS_NAMES,
+    InvalidArgumentError,
+    InvalidTypeError,
+    Predictions,
+    Preprocessing,
+    evaluate,
+    load_model,
+    predict,
+)
+from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
+
+RAW = Preprocessing(name="raw", description="Raw pixels, unchanged.")
+HIT, MISS = 0.55, 0.05  # 0.55 + 9 * 0.05 == 1
+
+
+class PixelOracle(keras.layers.Layer):
+    """Predicts the class written in pixel (0, 0, red) with probability 0.55, 0.05 elsewhere."""
+
+    def call(self, x):
+        chosen = ops.one_hot(ops.cast(x[:, 0, 0, 0], "int32"), 10)
+        return chosen * HIT + (1 - chosen) * MISS
+
+
+def oracle_model(name="oracle"):
+    inputs = keras.Input((32, 32, 3))
+    return keras.Model(inputs, PixelOracle()(inputs), name=name)
+
+
+def images_predicting(classes, rng=None):
+    rng = rng or np.random.default_rng(0)
+    x = rng.integers(0, 256, (len(classes), 32, 32, 3), dtype=np.uint8)
+    x[:, 0, 0, 0] = classes
+    return x
+
+
+def test_evaluate_matches_a_hand_count():
+    predicted = np.array([0, 0, 1, 2, 2, 2, 3, 9, 9, 5, 5, 4])
+    labels = np.array([0, 1, 1, 2, 2, 7, 3, 9, 8, 5, 4, 4])  # no image of class 6
+    result = evaluate(
+        oracle_model(), data=(images_predicting(predicted), labels), preprocessing=RAW
+    )
+
+    confusion = [[0] * 10 for _ in range(10)]
+    for true, guess in zip(labels.tolist(), predicted.tolist(), strict=True):
+        confusion[true][guess] += 1
+    assert result["confusion_matrix"] == confusion
+    correct = sum(int(t == p) for t, p in zip(labels, predicted, strict=True))
+    assert correct == 8
+    assert result["accuracy"] == pytest.approx(8 / 12)
+    expected_loss = -(correct * math.log(HIT) + (12 - correct) * math.log(MISS)) / 12
+    assert result["loss"] == pytest.approx(expected_loss, rel=1e-6)
+    assert result["num_images"] == 12
+    per_class = result["per_class_accuracy"]
+    assert list(per_class) == list(CLASS_NAMES)
+    hand = {"airplane": 1.0, "automobile": 0.5, "bird": 1.0, "cat": 1.0, "deer": 0.5}
+    hand |= {"dog": 1.0, "horse": 0.0, "ship": 0.0, "truck": 1.0}
+    for name, value in hand.items():
+        assert per_class[name] == pytest.approx(value), name
+    assert math.isnan(per_class["frog"])  # no frog among the images
+
+
+def test_evaluate_loss_matches_keras():
+    model = load_model("simple_cnn")
+    rng = np.random.default_rng(1)
+    x = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    y = rng.integers(0, 10, 40)
+    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    loss, accuracy = model.evaluate(x, y, verbose=0)
+    result = evaluate(model, data=(x, y), batch_size=16)
+    assert result["loss"] == pytest.approx(loss, rel=1e-4)
+    assert result["accuracy"] == pytest.approx(accuracy)
+
+
+def test_preprocessing_applied_for_a_model_without_the_layer():
+    baked = load_model("elu_cnn")
+    bare = load_model("elu_cnn", include_preprocessing=False)
+    bare.set_weights(baked.get_weights())
+    x = np.random.default_rng(2).integers(0, 256, (8, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(8)
+    np.testing.assert_allclose(
+        predict(bare, x).probabilities, predict(baked, x).probabilities, rtol=1e-4, atol=1e-6
+    )
+    assert evaluate(bare, data=(x, y))["loss"] == pytest.approx(
+        evaluate(baked, data=(x, y))["loss"], rel=1e-4
+    )
+    # without the layer, raw pixels go straight in and the outputs differ
+    assert not np.allclose(bare.predict(x, verbose=0), baked.predict(x, verbose=0), atol=1e-3)
+
+
+def test_evaluate_reads_the_test_set_from_data_dir(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name, classes in [(n, [0, 1]) for n in TRAIN_BATCHES] + [(TEST_BATCH, [3, 3, 4, 5])]:
+        flat = images_predicting(classes).transpose(0, 3, 1, 2).reshape(len(classes), -1)
+        with (folder / name).open("wb") as f:
+            pickle.dump({b"data": flat, b"labels": [3, 3, 4, 4][: len(classes)]}, f, protocol=4)
+    result = evaluate(oracle_model(), data_dir=tmp_path, preprocessing=RAW)
+    assert result["num_images"] == 4 and result["accuracy"] == pytest.approx(0.75)
+
+
+def test_other_class_counts_are_named_by_index():
+    inputs = keras.Input((32, 32, 3))
+    model = keras.Model(inputs, keras.layers.Dense(3, activation="softmax")(
+        keras.layers.Flatten()(inputs)), name="three")  # fmt: skip
+    x = np.zeros((3, 32, 32, 3), np.uint8)
+    result = evaluate(model, data=(x, np.array([0, 1, 2])), preprocessing=RAW)
+    assert list(result["per_class_accuracy"]) == ["0", "1", "2"]
+    assert np.asarray(result["confusion_matrix"]).shape == (3, 3)
+    with pytest.raises(InvalidArgumentError, match=r"data\[1\] must lie in \[0, 3\)"):
+        evaluate(model, data=(x, np.array([0, 1, 3])), preprocessing=RAW)
+
+
+# ----------------------------------------------------------------------------------- predict
+
+
+def test_predict_one_image_or_a_batch_uint8_or_float():
+    x = images_predicting([7, 2, 9])
+    model = oracle_model()
+    batch = predict(model, x, preprocessing=RAW)
+    assert isinstance(batch, Predictions)
+    assert batch.class_indices.tolist() == [7, 2, 9]
+    assert batch.class_names == ("horse", "bird", "truck")
+    assert batch.probabilities.shape == (3, 10) and batch.probabilities.dtype == np.float32
+    np.testing.assert_allclose(batch.probabilities.sum(axis=1), 1.0, rtol=1e-6)
+
+    one = predict(model, x[1], preprocessing=RAW)
+    assert one.class_indices.tolist() == [2] and one.class_names == ("bird",)
+    np.testing.assert_array_equal(one.probabilities[0], batch.probabilities[1])
+
+    for variant in (x.astype(np.float32), x.astype(np.float64), x.astype(np.int64), x.tolist()):
+        again = predict(model, variant, preprocessing=RAW)
+        np.testing.assert_array_equal(again.probabilities, batch.probabilities)
+
+
+def test_predict_on_a_zoo_model_uint8_equals_float():
+    model = load_model("simple_cnn")
+    x = np.random.default_rng(3).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    as_uint8 = predict(model, x)
+    as_float = predict(model, x.astype(np.float32))
+    np.testing.assert_allclose(as_uint8.probabilities, as_float.probabilities, rtol=1e-6)
+    assert as_uint8.class_names == tuple(CLASS_NAMES[i] for i in as_uint8.class_indices)
+
+
+@pytest.mark.parametrize(
+    ("images", "error", "match"),
+    [
+        (np.zeros((32, 32), np.uint8), InvalidArgumentError,
+         r"images must be one RGB image \(height, width, 3\) or a batch \(N, height, width, 3\)\. "
+         r"Received: images\.shape=\(32, 32\)"),
+        (np.zeros((32, 32, 4), np.uint8), InvalidArgumentError,
+         r"Received: images\.shape=\(32, 32, 4\)"),
+        (np.zeros((1, 2, 32, 32, 3), np.uint8), InvalidArgumentError,
+         r"Received: images\.shape=\(1, 2, 32, 32, 3\)"),
+        (np.zeros((0, 32, 32, 3), np.uint8), InvalidArgumentError, r"with N >= 1"),
+        (np.zeros((2, 28, 28, 3), np.uint8), InvalidArgumentError,
+         r"images must be 32x32 to match the model's input; resize them first \(the CLI "
+         r"resizes files for you\)\. Received: images\.shape=\(2, 28, 28, 3\)"),
+        (np.zeros((32, 32, 3), bool), InvalidTypeError,
+         r"images must be uint8 or float pixels in 0-255\. Received: dtype=bool"),
+        (np.zeros((32, 32, 3), "U1"), InvalidTypeError, r"Received: dtype=<U1"),
+        (np.full((32, 32, 3), 256.0), InvalidArgumentError,
+         r"images must hold raw pixels in 0-255 \(the model applies its own preprocessing\)\. "
+         r"Received: min=256\.0, max=256\.0"),
+        (np.full((32, 32, 3), -0.5), InvalidArgumentError, r"Received: min=-0\.5"),
+        (np.full((32, 32, 3), np.inf), InvalidArgumentError, r"raw pixels in 0-255"),
+        ("cat.png", InvalidTypeError,
+         r"images must be a NumPy array: one image \(height, width, 3\) or a batch "
+         r"\(N, height, width, 3\)\. Received: type=str"),
+        ([np.zeros((32, 32, 3)), np.zeros((16, 16, 3))], InvalidArgumentError,
+         r"of equal-sized images\. Received: a ragged list"),
+    ],
+)  # fmt: skip
+def test_predict_rejects(images, error, match):
+    with pytest.raises(error, match=match):
+        predict(oracle_model(), images, preprocessing=RAW)
+
+
+def test_predict_and_evaluate_reject_bad_models_and_batch_sizes():
+    x = images_predicting([1])
+    with pytest.raises(
+        InvalidTypeError, match=r"model must be a keras\.Model.*Received: model='vgg'"
+    ):
+        predict("vgg", x)
+    with pytest.raises(InvalidTypeError, match=r"model must be a keras\.Model"):
+        evaluate(None, data=(x, [1]))
+    with pytest.raises(InvalidArgumentError, match=r"batch_size must be a positive integer\. "):
+        predict(oracle_model(), x, batch_size=0, preprocessing=RAW)
+    with pytest.raises(InvalidArgumentError, match=r"Received: batch_size=2\.5"):
+        evaluate(oracle_model(), data=(x, [1]), batch_size=2.5, preprocessing=RAW)
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "match"),
+    [
+        (np.zeros((2, 32, 32, 3)), InvalidTypeError,
+         r"data must be a pair \(images, labels\)\. Received: type=ndarray"),
+        ((np.zeros((2, 32, 32, 3)), [1]), InvalidArgumentError,
+         r"data\[1\] must be 2 integer class indices, shape \(2,\)\. Received: shape=\(1,\)"),
+        ((np.zeros((2, 32, 32, 3)), [1, 10]), InvalidArgumentError,
+         r"data\[1\] must lie in \[0, 10\)\. Received: min=1, max=10"),
+        ((np.zeros((2, 32, 32, 3)), [0.0, 1.0]), InvalidArgumentError, r"dtype=float64"),
+        ((np.full((2, 32, 32, 3), 999.0), [0, 1]), InvalidArgumentError,
+         r"data\[0\] must hold raw pixels in 0-255"),
+        ((np.zeros((2, 16, 16, 3)), [0, 1]), InvalidArgumentError,
+         r"data\[0\] holds 16x16 images but 'oracle' takes 32x32"),
+    ],
+)  # fmt: skip
+def test_evaluate_rejects(data, error, match):
+    with pytest.raises(error, match=match):
+        evaluate(oracle_model(), data=data, preprocessing=RAW)
+
+
+def test_unknown_model_without_preprocessing_is_refused():
+    with pytest.raises(InvalidArgumentError, match=r"Cannot tell how to preprocess images for "):
+        predict(oracle_model(), images_predicting([1]))
