@@ -10,7 +10,8 @@ measured, so the two trainings run in one process, each in its own thread, and t
 epoch by epoch (plain, helper, plain, helper, ...): every helper epoch is timed next to a
 plain one, and only one side computes at a time. The first epoch of each side (tracing and
 compilation) is left out. Wall time gives images per second; process CPU time, which other
-processes' load barely touches, is reported next to it.
+processes' load touches less (with ``--threads 1`` hardly at all), is reported next to it,
+and so is the time each side spends before its first epoch (checks, model building).
 
     python benchmarks/overhead.py --model simple_cnn --recipe article_002 --images 10000
 """
@@ -63,8 +64,15 @@ class EpochClock(keras.callbacks.Callback):
         self.other = SIDES[1 - SIDES.index(side)]
         self.wall: list[float] = []
         self.cpu: list[float] = []
+        self.call_wall = self.call_cpu = self.setup_wall = self.setup_cpu = 0.0
+
+    def called(self) -> None:
+        """Marks the start of the side's call, to time what happens before training."""
+        self.call_wall, self.call_cpu = time.perf_counter(), time.process_time()
 
     def on_train_begin(self, logs=None):
+        self.setup_wall = time.perf_counter() - self.call_wall
+        self.setup_cpu = time.process_time() - self.call_cpu
         if self.last:
             self.turns.give(SIDES[0])  # both built: the first side starts
         else:
@@ -77,6 +85,10 @@ class EpochClock(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.wall.append(time.perf_counter() - self._wall)
         self.cpu.append(time.process_time() - self._cpu)
+        print(
+            f"{self.side:6} epoch {epoch}: {self.wall[-1]:6.2f} s wall, {self.cpu[-1]:6.2f} s CPU",
+            flush=True,
+        )
         self.turns.give(self.other)
 
     def on_train_end(self, logs=None):
@@ -132,6 +144,17 @@ def helper_fit(name, recipe, x, y, *, epochs, batch_size, seed, clock):
     )
 
 
+def _cpu_name() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return f"{platform.machine()} {platform.processor()}".strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="simple_cnn")
@@ -139,8 +162,19 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--batch-size", type=int, help="default: the recipe's")
     parser.add_argument("--epochs", type=int, default=11, help="per side; the first is left out")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="TensorFlow intra- and inter-op threads (1 makes CPU time a steadier measure on "
+        "a machine shared with other jobs)",
+    )
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args()
+    if args.threads and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
+        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
 
     recipe = zoo.get_recipe(args.recipe)
     if recipe.schedule.kind != "piecewise" or recipe.schedule.inverse_time_decay:
@@ -158,6 +192,7 @@ def main() -> None:
 
     def train(side: str) -> None:
         try:
+            clocks[side].called()
             runs[side](
                 args.model, recipe, x, y, epochs=args.epochs, batch_size=batch_size, seed=0,
                 clock=clocks[side],
@@ -192,7 +227,7 @@ def main() -> None:
         "timed_epochs_per_side": args.epochs - 1,
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
-        "machine": f"{platform.machine()} {platform.processor()}".strip(),
+        "machine": _cpu_name(),
         "cpus": os.cpu_count(),
         "date": time.strftime("%Y-%m-%d"),
         "images_per_s": speed,
@@ -201,21 +236,24 @@ def main() -> None:
         "cpu_ratio": cpu_speed["helper"] / cpu_speed["plain"],
         "pair_ratios": pairs,
         "cpu_pair_ratios": cpu_pairs,
+        "threads": args.threads,
         "first_epoch_s": {side: clocks[side].wall[0] for side in SIDES},
+        "setup_s": {side: clocks[side].setup_wall for side in SIDES},
+        "setup_cpu_s": {side: clocks[side].setup_cpu for side in SIDES},
         "wall_s": wall,
         "cpu_s": cpu,
     }
-    for side in SIDES:
-        times = ", ".join(f"{t:.2f}" for t in clocks[side].wall)
-        print(f"{side:6} epochs (wall s): {times}")
     print(
         f"\n{args.model} / {recipe.name}, {args.images} images, batch {batch_size}, "
         f"{args.epochs - 1} timed epochs per side, backend {info['backend']}, "
         f"{info['cpus']} CPUs ({info['machine']})"
     )
-    print(f"{'':16} {'images/s':>10} {'images/CPU-s':>13}")
-    print(f"{'plain model.fit':16} {speed['plain']:10.1f} {cpu_speed['plain']:13.1f}")
-    print(f"{'fit_cifar10':16} {speed['helper']:10.1f} {cpu_speed['helper']:13.1f}")
+    print(f"{'':16} {'images/s':>10} {'images/CPU-s':>13} {'setup s':>8} {'setup CPU s':>12}")
+    for side, label in (("plain", "plain model.fit"), ("helper", "fit_cifar10")):
+        print(
+            f"{label:16} {speed[side]:10.1f} {cpu_speed[side]:13.1f} "
+            f"{clocks[side].setup_wall:8.2f} {clocks[side].setup_cpu:12.2f}"
+        )
     print(
         f"ratio helper/plain: wall {info['ratio']:.4f} (median of pairs "
         f"{statistics.median(pairs):.4f}), CPU {info['cpu_ratio']:.4f} (median of pairs "

@@ -99,7 +99,9 @@ def main() -> None:
     if args.json:
         with open(args.json, "w") as f:
             json.dump(info, f, indent=2)
-    print(f"\n{'model':22} {'precision':15} {'batch':>5} {'s/epoch(50k)':>12} {'train img/s':>12} {'infer img/s':>12}")
+    print(
+        f"\n{'model':22} {'precision':15} {'batch':>5} {'s/epoch(50k)':>12} {'train img/s':>12} {'infer img/s':>12}"
+    )
     for r in rows:
         print(
             f"{r['model']:22} {r['precision']:15} {r['batch_size']:>5} {r['seconds_per_50k_epoch']:>12.2f} "

@@ -81,9 +81,7 @@ class Preprocessing:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Preprocessing:
         """Rebuilds a record from :meth:`to_config` output."""
-        return cls(
-            **{**config, "mean": tuple(config["mean"]), "std": tuple(config["std"])}
-        )
+        return cls(**{**config, "mean": tuple(config["mean"]), "std": tuple(config["std"])})
 
     def apply(self, images: Any) -> np.ndarray:
         """Applies the preprocessing to a NumPy batch (N, H, W, 3); returns float32."""

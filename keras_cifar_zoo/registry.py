@@ -178,7 +178,8 @@ def _check_input_shape(input_shape: Any, info: ModelInfo) -> tuple[int, int, int
     if channels != 3:
         raise InvalidInputShapeError(
             f"input_shape must have 3 channels: {info.name} takes RGB images and its "
-            f"preprocessing is defined per RGB channel. Received: input_shape={tuple(input_shape)!r}"
+            "preprocessing is defined per RGB channel. "
+            f"Received: input_shape={tuple(input_shape)!r}"
         )
     smallest = info.min_input_size
     if height < smallest or width < smallest:

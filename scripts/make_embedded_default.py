@@ -88,7 +88,7 @@ def main() -> int:
             "file": "cifar10_test_sample.npz",
             "arrays": "images (N, 32, 32, 3) uint8 RGB, labels (N,) uint8, indices (N,) int32 "
             "(positions in the test set)",
-            "num_images": int(len(picked)),
+            "num_images": len(picked),
             "selection": f"the first {args.per_class} of each class, in class order",
             "data": "CIFAR-10 test set, JPEG q75 copy (make_cifar10_batches.py)",
         },

@@ -86,10 +86,16 @@ def run_job(spec: str, runs: Path, data: str, precision: str) -> None:
         "keras": keras.__version__,
         "python": platform.python_version(),
         "date": datetime.date.today().isoformat(),
-        "history_params": {k: v for k, v in history.params.items() if isinstance(v, (str, int, float))},
+        "history_params": {
+            k: v for k, v in history.params.items() if isinstance(v, (str, int, float))
+        },
         "evaluated_on": "CIFAR-10 test set, JPEG q75 copy (make_cifar10_batches.py)",
     }
-    with h5py.File(out / "weights.weights.h5") as src, h5py.File(out / "weights.fp16.weights.h5", "w") as dst:
+    with (
+        h5py.File(out / "weights.weights.h5") as src,
+        h5py.File(out / "weights.fp16.weights.h5", "w") as dst,
+    ):
+
         def copy(name_, obj):
             if isinstance(obj, h5py.Dataset):
                 value = obj[()]
@@ -98,6 +104,7 @@ def run_job(spec: str, runs: Path, data: str, precision: str) -> None:
                 dst.create_dataset(name_, data=value)
             else:
                 dst.require_group(name_)
+
         src.visititems(copy)
         for key, value in src.attrs.items():
             dst.attrs[key] = value
@@ -105,7 +112,9 @@ def run_job(spec: str, runs: Path, data: str, precision: str) -> None:
     print(f"DONE {spec} acc={result['accuracy']:.4f} wall={wall:.0f}s", flush=True)
 
 
-def schedule(specs: list[str], runs: Path, data: str, precision: str, parallel: int, deadline: float) -> None:
+def schedule(
+    specs: list[str], runs: Path, data: str, precision: str, parallel: int, deadline: float
+) -> None:
     pending = [s for s in specs if not (runs / job_id(s) / "metrics.json").exists()]
     running: list[tuple[str, subprocess.Popen]] = []
     env = dict(os.environ, XLA_PYTHON_CLIENT_MEM_FRACTION=f"{0.9 / parallel:.3f}")
@@ -113,9 +122,21 @@ def schedule(specs: list[str], runs: Path, data: str, precision: str, parallel: 
     while pending or running:
         while pending and len(running) < parallel:
             spec = pending.pop(0)
-            log = open(runs / f"{job_id(spec)}.log", "a")
-            cmd = [sys.executable, __file__, "--runs", str(runs), "--data", data, "--precision", precision, "--single", spec]
-            running.append((spec, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)))
+            cmd = [
+                sys.executable,
+                __file__,
+                "--runs",
+                str(runs),
+                "--data",
+                data,
+                "--precision",
+                precision,
+                "--single",
+                spec,
+            ]
+            with open(runs / f"{job_id(spec)}.log", "a") as log:  # the child keeps its copy
+                proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+            running.append((spec, proc))
             print(f"START {spec}", flush=True)
         time.sleep(5)
         for spec, proc in list(running):
@@ -131,7 +152,11 @@ def schedule(specs: list[str], runs: Path, data: str, precision: str, parallel: 
 
 def pack(runs: Path, dest: Path, part_mib: int, select: str) -> None:
     dest.mkdir(parents=True, exist_ok=True)
-    done = sorted(p.parent for p in runs.glob("*/metrics.json") if (select[1:] not in p.parent.name if select.startswith("!") else select in p.parent.name))
+    done = sorted(
+        p.parent
+        for p in runs.glob("*/metrics.json")
+        if (select[1:] not in p.parent.name if select.startswith("!") else select in p.parent.name)
+    )
     archive = dest / "runs.tar"
     with tarfile.open(archive, "w") as tar:
         for job in done:

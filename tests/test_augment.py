@@ -1,4 +1,4 @@
-"""RandomAugment keeps shapes and value ranges, is exact where it should be, and is off at inference."""
+"""RandomAugment keeps shapes and value ranges, is exact where it should be, off at inference."""
 
 from __future__ import annotations
 
@@ -21,14 +21,16 @@ def test_identity_at_inference(images):
 
 def test_flip_only_gives_original_or_mirror(images):
     out = np.asarray(RandomAugment(horizontal_flip=True, seed=3)(images, training=True))
-    flipped = [np.allclose(o, i[:, ::-1], atol=1e-3) for o, i in zip(out, images)]
-    same = [np.allclose(o, i, atol=1e-3) for o, i in zip(out, images)]
-    assert all(f or s for f, s in zip(flipped, same))
+    flipped = [np.allclose(o, i[:, ::-1], atol=1e-3) for o, i in zip(out, images, strict=True)]
+    same = [np.allclose(o, i, atol=1e-3) for o, i in zip(out, images, strict=True)]
+    assert all(f or s for f, s in zip(flipped, same, strict=True))
     assert 0 < sum(flipped) < len(images)  # both outcomes occur in 16 draws with this seed
 
 
 def test_shift_constant_fill_keeps_range_and_fills_zeros(images):
-    out = np.asarray(RandomAugment(shift=0.125, fill_mode="constant", seed=2)(images, training=True))
+    out = np.asarray(
+        RandomAugment(shift=0.125, fill_mode="constant", seed=2)(images, training=True)
+    )
     assert out.shape == images.shape
     assert out.min() >= 0 and out.max() <= 255
     assert (out == 0).mean() > 0.02  # borders filled with zeros

@@ -54,7 +54,7 @@ def test_reads_archive_and_env_variable(tiny_cifar, tmp_path, monkeypatch):
     with tarfile.open(archive_dir / "cifar-10-python.tar.gz", "w:gz") as tar:
         tar.add(root / "cifar-10-batches-py", arcname="cifar-10-batches-py")
     monkeypatch.setenv("KERAS_CIFAR_ZOO_DATA", str(archive_dir))
-    (x_train, _), (x_test, _) = load_cifar10()
+    _, (x_test, _) = load_cifar10()
     np.testing.assert_array_equal(x_test, images[10:])
 
 
@@ -67,7 +67,10 @@ def test_data_dir_wins_over_env(tiny_cifar, tmp_path, monkeypatch):
 def test_missing_everywhere_names_variable_and_layout(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_CIFAR_ZOO_DATA", str(tmp_path))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
-    with pytest.raises(DatasetNotFoundError, match="Set KERAS_CIFAR_ZOO_DATA to a folder holding cifar-10-batches-py/"):
+    with pytest.raises(
+        DatasetNotFoundError,
+        match="Set KERAS_CIFAR_ZOO_DATA to a folder holding cifar-10-batches-py/",
+    ):
         load_cifar10(download=False)
 
 
@@ -80,7 +83,7 @@ def test_truncated_batch(tiny_cifar):
     root, _, _ = tiny_cifar
     path = root / "cifar-10-batches-py" / "data_batch_3"
     path.write_bytes(path.read_bytes()[:500])
-    with pytest.raises(CorruptDatasetError, match="data_batch_3.*truncated"):
+    with pytest.raises(CorruptDatasetError, match=r"data_batch_3.*truncated"):
         load_cifar10(root)
 
 
@@ -94,7 +97,7 @@ def test_missing_batch(tiny_cifar):
 def test_labels_out_of_range(tiny_cifar):
     root, images, _ = tiny_cifar
     _write_batch(root / "cifar-10-batches-py" / TEST_BATCH, images[:2], [3, 10])
-    with pytest.raises(CorruptDatasetError, match="labels outside 0-9.*max=10"):
+    with pytest.raises(CorruptDatasetError, match=r"labels outside 0-9.*max=10"):
         load_cifar10(root)
 
 

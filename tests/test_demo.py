@@ -45,7 +45,9 @@ def test_demo_prints_what_evaluate_measures_on_the_sample(
     out = capsys.readouterr().out
 
     demo = load_embedded()
-    expected = evaluate(load_model(demo.model, weights=demo.weights), data=(demo.images, demo.labels))
+    expected = evaluate(
+        load_model(demo.model, weights=demo.weights), data=(demo.images, demo.labels)
+    )
     printed = re.search(r"^accuracy (\d\.\d{4}) \((\d+)/200\)$", out, re.MULTILINE)
     assert printed, out
     assert printed[1] == f"{expected['accuracy']:.4f}"
@@ -57,6 +59,16 @@ def test_demo_prints_what_evaluate_measures_on_the_sample(
     if HAS_MATPLOTLIB:
         assert f"grid: {grid}" in out
         assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_readme_shows_the_demo_output(no_network, capsys: pytest.CaptureFixture):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ keras-cifar-zoo demo\n", 1)[1].split("```", 1)[0].splitlines()
+    assert main(["demo", "--no-plot"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    # The README also shows the load report the log prints on stderr, and a grid path.
+    shown = [line for line in block if not re.match(r"^(grid: |\w+: loaded \d+ layers)", line)]
+    assert shown == printed, "README.md shows another demo output: paste the new one"
 
 
 def test_embedded_checkpoint_is_the_published_one_with_most_accuracy_per_byte():

@@ -33,7 +33,12 @@ def test_article_002_augmentation_and_momentum():
     r = get_recipe("article_002")
     assert r.optimizer_config == {"momentum": 0.9, "nesterov": True}
     aug = r.augmentation
-    assert (aug.horizontal_flip, aug.shift, aug.fill_mode, aug.fill_value) == (True, 0.125, "constant", 0.0)
+    assert (aug.horizontal_flip, aug.shift, aug.fill_mode, aug.fill_value) == (
+        True,
+        0.125,
+        "constant",
+        0.0,
+    )
     assert get_recipe("article_002_pretrain").initial_weights == "imagenet"
     assert get_recipe("vgg19_bn_pretrain").name == "article_002_pretrain"
 
@@ -41,14 +46,19 @@ def test_article_002_augmentation_and_momentum():
 def test_article_004_selects_on_test_set_and_003_rotates():
     assert get_recipe("article_004").validation_is_test_set
     assert get_recipe("article_004").early_stopping_patience == 20
-    assert not any(get_recipe(n).validation_is_test_set for n in list_recipes() if n != "article_004")
+    assert not any(
+        get_recipe(n).validation_is_test_set for n in list_recipes() if n != "article_004"
+    )
     assert get_recipe("article_003").augmentation.rotation_degrees == 15.0
 
 
 @pytest.mark.parametrize(
     ("recipe", "expected"),
     [
-        ("article_001", {0: 1e-3, 19: 1e-3, 20: 5e-4, 29: 5e-4, 30: 1.25e-4, 49: 1.25e-4, 50: 2.5e-5}),
+        (
+            "article_001",
+            {0: 1e-3, 19: 1e-3, 20: 5e-4, 29: 5e-4, 30: 1.25e-4, 49: 1.25e-4, 50: 2.5e-5},
+        ),
         ("article_002", {0: 0.01, 80: 0.01, 81: 0.005, 140: 0.005, 141: 0.001, 199: 0.001}),
         ("article_003", {0: 1e-3, 75: 1e-3, 76: 5e-4, 100: 5e-4, 101: 3e-4}),
     ],
@@ -79,11 +89,15 @@ def test_onecycle_rises_then_falls_to_zero():
 
 
 def test_schedule_serializes():
-    s = RecipeSchedule.from_recipe(get_recipe("article_003").schedule, steps_per_epoch=3, epochs=125)
+    s = RecipeSchedule.from_recipe(
+        get_recipe("article_003").schedule, steps_per_epoch=3, epochs=125
+    )
     again = RecipeSchedule(**s.get_config())
     assert float(again(500)) == pytest.approx(float(s(500)))
 
 
 def test_unknown_recipe_lists_available():
-    with pytest.raises(UnknownRecipeError, match="Unknown recipe 'article_9'. Available recipes: article_000"):
+    with pytest.raises(
+        UnknownRecipeError, match=r"Unknown recipe 'article_9'\. Available recipes: article_000"
+    ):
         get_recipe("article_9")

@@ -57,8 +57,19 @@ def embedded_dir() -> Path:
 def load_embedded(folder: Path | None = None) -> Embedded:
     """Reads the embedded default and checks the checkpoint against its recorded sha256.
 
+    Args:
+        folder: The folder to read; default: the one inside the installed package.
+
+    Returns:
+        The :class:`Embedded` checkpoint path and sample.
+
     Raises:
         CommandError: If a file is missing or the checkpoint fails its hash (a broken install).
+
+    Example:
+        >>> demo = load_embedded()
+        >>> demo.model, demo.images.shape  # doctest: +SKIP
+        ('elu_cnn', (200, 32, 32, 3))
     """
     from keras_cifar_zoo.weights.hub import file_hash
 

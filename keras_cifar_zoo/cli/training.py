@@ -114,14 +114,15 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def read_images(paths: list[Path], size: tuple[int, int] = (32, 32)) -> np.ndarray:
-    """Reads image files as an RGB uint8 batch resized to ``size`` (bicubic)."""
+    """Reads image files as an RGB uint8 batch resized to ``size`` = (height, width), bicubic."""
     from PIL import Image, UnidentifiedImageError
 
     batch = []
     for path in paths:
         try:
             with Image.open(path) as image:
-                rgb = image.convert("RGB").resize(size, Image.Resampling.BICUBIC)
+                # Pillow sizes are (width, height)
+                rgb = image.convert("RGB").resize((size[1], size[0]), Image.Resampling.BICUBIC)
         except (FileNotFoundError, UnidentifiedImageError, OSError) as exc:
             raise CommandError(f"Cannot read image {path}: {exc}. Pass PNG or JPEG files.") from exc
         batch.append(np.asarray(rgb, dtype=np.uint8))

@@ -44,7 +44,9 @@ class CNNConfig:
 def build_cnn(x: Any, config: CNNConfig, *, num_classes: int, include_top: bool) -> Any:
     """Builds a plain CNN on tensor ``x``; returns the output tensor."""
     index = 0
-    for b, (convs, rate) in enumerate(zip(config.blocks, config.block_dropout), start=1):
+    for b, (convs, rate) in enumerate(
+        zip(config.blocks, config.block_dropout, strict=True), start=1
+    ):
         for filters, kernel in convs:
             index += 1
             name = f"conv{index}"

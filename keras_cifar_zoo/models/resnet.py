@@ -87,7 +87,13 @@ _DROPOUT = "Dropout(0.3) between the convolutions of every block and Dropout(0.4
 
 for _name, _n, _params, _dropout, _article_note in (
     ("resnet20_v1", 3, 274_442, False, "as in the book article 001 follows"),
-    ("resnet20_v1_dropout", 3, 274_442, True, "article 001's fix for training without augmentation"),
+    (
+        "resnet20_v1_dropout",
+        3,
+        274_442,
+        True,
+        "article 001's fix for training without augmentation",
+    ),
     ("resnet50_v1", 8, 763_882, False, "article 001's deeper variant"),
     ("resnet50_v1_dropout", 8, 763_882, True, "article 001's deeper variant"),
     ("resnet56_v1", 9, 861_770, False, "the standard He et al. depth, same block as article 001"),

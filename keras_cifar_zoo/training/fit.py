@@ -577,7 +577,10 @@ def fit_cifar10(
             all_callbacks.append(EpochCheckpoint(Path(checkpoint_dir), model, run_info, previous))
         if tensorboard_dir is not None:
             all_callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
-        if initial_epoch:
+        if finished:
+            logger.info("%s holds a finished run; returning it without training", checkpoint_dir)
+            initial_epoch = epochs
+        elif initial_epoch:
             logger.info(
                 "Resuming %s from %s after epoch %d of %d",
                 model.name,
@@ -585,9 +588,6 @@ def fit_cifar10(
                 initial_epoch,
                 epochs,
             )
-        if finished:
-            logger.info("%s holds a finished run; returning it without training", checkpoint_dir)
-            initial_epoch = epochs
 
         history = train_model.fit(
             x,

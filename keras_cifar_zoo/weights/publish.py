@@ -343,9 +343,7 @@ def _read_entries(manifest_path: Path) -> list[CheckpointEntry]:
     return list(load_manifest(manifest_path).entries)
 
 
-def _check_repo_is_free(
-    entries: list[CheckpointEntry], name: str, tag: str, repo_id: str
-) -> None:
+def _check_repo_is_free(entries: list[CheckpointEntry], name: str, tag: str, repo_id: str) -> None:
     """Refuses a repository folder that holds another checkpoint (its files would be replaced)."""
     for entry in entries:
         if entry.repo_id == repo_id and (entry.model, entry.tag) != (name, tag):
