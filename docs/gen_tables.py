@@ -17,7 +17,8 @@ Usage::
 
 To add a table, write a function returning Markdown and add it to :data:`TABLES`; put its
 markers where it should appear. The ``accuracy`` table comes from ``weights_manifest.json``,
-``docs/targets.json`` and ``docs/untrained.json``.
+``docs/targets.json`` and ``docs/untrained.json``; the ``benchmarks`` table from the JSON files
+of ``benchmarks/throughput.py`` in ``benchmarks/results/``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import collections
 import functools
 import json
 import re
+import shlex
 import statistics
 import sys
 from collections.abc import Callable
@@ -47,6 +49,9 @@ ARTICLES = {
     "004": "A three-block VGG-lite without BatchNorm",
 }
 """Short titles of the seed articles, by number."""
+
+ZOO_ORIGIN = "zoo"
+"""``ModelInfo.article`` of the zoo's own models, which come from no seed article."""
 
 
 def _zoo() -> Any:
@@ -106,6 +111,11 @@ def articles_table() -> str:
     lines = ["| Article | Subject | Zoo models |", "|---|---|---|"]
     for number, title in ARTICLES.items():
         lines.append(f"| {number} | {title} | {', '.join(by_article.get(number, []))} |")
+    if by_article.get(ZOO_ORIGIN):
+        lines.append(
+            "| - | The zoo's own fast model for time-to-94% training (issue 6), see "
+            f"[Models](models.md#the-zoos-fast-model) | {', '.join(by_article[ZOO_ORIGIN])} |"
+        )
     return "\n".join(lines)
 
 
@@ -261,11 +271,138 @@ def accuracy_table() -> str:
     return "\n".join(lines + notes)
 
 
+BENCHMARKS = ROOT / "benchmarks" / "results"
+"""Where ``benchmarks/throughput.py`` runs are kept (one JSON file per run)."""
+
+
+def _versions(versions: dict[str, str]) -> str:
+    names = {"keras": "Keras", "jax": "JAX", "jaxlib": "jaxlib", "tensorflow": "TensorFlow"}
+    names |= {"torch": "PyTorch", "numpy": "NumPy", "keras-cifar-zoo": "keras-cifar-zoo"}
+    return ", ".join(f"{names.get(k, k)} {v}" for k, v in versions.items())
+
+
+def _command(command: str) -> str:
+    """The command line of a run without its ``--note`` text (shown on its own)."""
+    words = shlex.split(command)
+    if "--note" in words:
+        at = words.index("--note")
+        words[at : at + 2] = []
+    return shlex.join(words)
+
+
+def benchmarks_table() -> str:
+    """Every throughput run in benchmarks/results/: its machine and software, then per model
+    and precision the speed, FLOPs, share of the measured peak and speed-up over the article.
+    """
+    runs = [
+        (path, json.loads(path.read_text(encoding="utf-8")))
+        for path in sorted(BENCHMARKS.glob("throughput-*.json"))
+    ]
+    runs.sort(key=lambda run: (run[1]["environment"]["date"], run[0].name))
+    if not runs:
+        return "No runs yet: `benchmarks/results/` holds no JSON file."
+    lines = []
+    if not any(run["environment"]["accelerators"] for _, run in runs):
+        lines += [
+            "**GPU: not yet measured.** Every run below is on a CPU; no run on a GPU has been "
+            "recorded in `benchmarks/results/` yet.",
+            "",
+        ]
+    for path, run in runs:
+        env = run["environment"]
+        peak = ", ".join(f"{k} {v['tflops']:.3f}" for k, v in run["peak"].items())
+        settings = run["settings"]
+        lines += [
+            f"### {_cell(env['device'])}, {env['backend']}, {env['date'][:10]}",
+            "",
+            f"- File: `benchmarks/results/{path.name}`",
+            f"- Hardware: {_cell(env['device'])}"
+            + (f" (host CPU: {_cell(env['cpu'])})" if env["accelerators"] else ""),
+            f"- Software: Keras backend `{env['backend']}`; {_versions(env['versions'])}; "
+            f"Python {env['python']}; {_cell(env['platform'])}",
+            f"- Date: {env['date']}; commit `{env['git_commit']}`",
+            f"- Command: `{_command(env['command'])}`",
+            f"- Settings: {settings['images']} images per epoch (rounded up to whole batches), "
+            f"{settings['epochs']} epochs (the first, compiling, left out), "
+            f"steps_per_execution {settings['steps_per_execution']}",
+            f"- Measured matmul peak (TFLOP/s): {peak}",
+        ]
+        if env.get("note"):
+            lines.append(f"- Note: {_cell(env['note'])}")
+        lines += [
+            "",
+            "| Model | Precision | Batch | s/epoch (50k) | Train img/s | Inference img/s | "
+            "GFLOPs/image (train step) | Achieved TFLOP/s | % of peak | vs article |",
+            "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|",
+        ]
+        for r in run["results"]:
+            if "error" in r:
+                lines.append(
+                    f"| `{r['model']}` | {r['precision']} | failed: {_cell(r['error'])} "
+                    "| - | - | - | - | - | - | - |"
+                )
+                continue
+            speedup = r["speedup_vs_article"]
+            lines.append(
+                f"| `{r['model']}` | {r['precision']} | {r['batch_size']} | "
+                f"{r['seconds_per_50k_epoch']:,.1f} | {r['train_images_per_s']:,.0f} | "
+                f"{r['inference_images_per_s']:,.0f} | {r['train_gflops_per_image']:.3f} | "
+                f"{r['achieved_tflops']:.3f} | {r['percent_of_peak']:.1f} | "
+                + (f"{speedup:.2f}x" if speedup is not None else "-")
+                + " |"
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
+def time_to_94_table() -> str:
+    """Every ``benchmarks/time_to_94.py`` run in benchmarks/results/ (time-to-94-*.json): test
+    accuracy and training time over its seeds, with the compilation apart."""
+    runs = [
+        json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(BENCHMARKS.glob("time-to-94-*.json"))
+    ]
+    if not runs:
+        return (
+            "**Not yet measured.** No run of `benchmarks/time_to_94.py` is recorded in "
+            "`benchmarks/results/`: it needs a GPU, and none was available to the sessions so "
+            "far."
+        )
+    lines = [
+        "| Model | Recipe | Epochs | Precision | Device | Backend | Seeds | Test accuracy "
+        "(mean ± std) | Min - max | Seeds ≥ target | Training s (mean ± std) | Compile s | "
+        "Date |",
+        "|---|---|--:|---|---|---|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    notes = []
+    for run in sorted(runs, key=lambda r: (r["date"], r["model"])):
+        acc, secs = run["accuracy"], run["training_s"]
+        lines.append(
+            f"| `{run['model']}` | {run['recipe']} | {run['epochs']} | {run['precision']} | "
+            f"{_cell(run['device'])} | {run['backend']} | {len(run['seeds'])} | "
+            f"{_percent(acc['mean'])} ± {acc['std'] * 100:.2f} | "
+            f"{_percent(acc['min'])} - {_percent(acc['max'])} | "
+            f"{run['reached_target']}/{len(run['seeds'])} (≥ {_percent(run['target'], 1)}) | "
+            f"{secs['mean']:.1f} ± {secs['std']:.1f} | {run['compile_s']['mean']:.1f} | "
+            f"{run['date']} |"
+        )
+        if not run["full_dataset"]:
+            notes.append(
+                f"- `{run['model']}` ({run['date']}): a quick check on {run['train_images']:,} "
+                f"training and {run['test_images']:,} test images, not the full dataset."
+            )
+    data = sorted({run["data"] for run in runs})
+    lines += ["", f"Data: {'; '.join(data)}. Final epoch, no selection on the test set."]
+    return "\n".join(lines + notes)
+
+
 TABLES: dict[str, Callable[[], str]] = {
     "models": models_table,
     "model-details": model_details_table,
     "articles": articles_table,
     "accuracy": accuracy_table,
+    "benchmarks": benchmarks_table,
+    "time-to-94": time_to_94_table,
     **{f"article-{n}": functools.partial(article_models_table, n) for n in ARTICLES},
 }
 """Table name (as written in the markers) -> function returning the Markdown table."""

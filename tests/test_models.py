@@ -46,6 +46,9 @@ EXPECTED_PARAMS = {
     "vgg19_bn_pretrain": 39_002_738,
     "elu_cnn": 309_290,
     "vgg_lite": 1_186_378,
+    # Issue 6's fast model: convs 1,728 + 73,728 + 2 x 147,456 + 294,912 + 1,179,648 +
+    # 2 x 2,359,296, classifier 5,120 (no biases), 4 x 2,240 BatchNorm values.
+    "resnet9": 6_577_600,
 }
 
 # Issue 2: the seed article of each model and the preprocessing that article documents.
@@ -66,6 +69,7 @@ EXPECTED_ARTICLE_AND_PREPROCESSING = {
     "vgg19_bn_pretrain": ("002", "caffe_bgr"),
     "elu_cnn": ("003", "cifar10_zscore"),
     "vgg_lite": ("004", "rescale_0_1"),
+    "resnet9": ("zoo", "cifar10_zscore"),
 }
 
 # Output shape of include_top=False at 32x32, worked out from each architecture by hand.
@@ -86,6 +90,7 @@ EXPECTED_BASE_SHAPES = {
     "vgg19_bn_pretrain": (None, 1, 1, 512),
     "elu_cnn": (None, 4, 4, 128),
     "vgg_lite": (None, 4, 4, 256),
+    "resnet9": (None, 4, 4, 512),
 }
 
 # Convolutions per VGG block (issue 2 / the VGG paper's configurations A-E and article 004).
@@ -184,7 +189,7 @@ def test_model_info_record(name: str):
     assert 1 <= info.min_input_size <= 32
     assert isinstance(info.preprocessing, Preprocessing)
     assert info.preprocessing.name == preset
-    assert info.family in {"cnn", "resnet_v1", "vgg"}
+    assert info.family in {"cnn", "resnet_v1", "vgg", "resnet9"}
     assert info.description and info.default_recipe
     assert isinstance(info.weights, tuple) and all(isinstance(w, str) for w in info.weights)
     assert info.imagenet_network in {None, "vgg16", "vgg19"}
@@ -334,6 +339,13 @@ def _expected_names(name: str) -> tuple[list[str], list[str]]:
                 convs += [f"stage{stage}_block{block}_conv1", f"stage{stage}_block{block}_conv2"]
                 if stage > 1 and block == 1:
                     convs.append(f"stage{stage}_block{block}_shortcut")
+        return convs, ["predictions"]
+    if info.family == "resnet9":
+        convs = ["stem_conv"]
+        for stage in (1, 2, 3):
+            convs.append(f"stage{stage}_conv")
+            if stage != 2:
+                convs += [f"stage{stage}_res1_conv", f"stage{stage}_res2_conv"]
         return convs, ["predictions"]
     convs_per_model = {"simple_cnn": 2, "cnn_bn": 9, "elu_cnn": 6}
     dense = {"simple_cnn": ["fc1"], "cnn_bn": ["fc1"], "elu_cnn": []}[name]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -101,3 +103,41 @@ def test_unknown_recipe_lists_available():
         UnknownRecipeError, match=r"Unknown recipe 'article_9'\. Available recipes: article_000"
     ):
         get_recipe("article_9")
+
+
+def test_fast_resnet9_is_pages_24_epoch_schedule_with_crops_and_cutout():
+    r = get_recipe("resnet9")
+    assert r.name == "fast_resnet9"
+    assert (r.optimizer, r.optimizer_config) == ("SGD", {"momentum": 0.9, "nesterov": True})
+    assert (r.epochs, r.batch_size, r.label_smoothing) == (24, 512, 0.2)
+    s = RecipeSchedule.from_recipe(r.schedule, steps_per_epoch=98, epochs=24)
+    at = {epoch: float(s(epoch * 98)) for epoch in (0, 2.5, 5, 14.5, 24)}
+    assert at == pytest.approx({0: 0.0, 2.5: 0.2, 5: 0.4, 14.5: 0.2, 24: 0.0}, abs=1e-6)
+    aug = r.augmentation
+    assert (aug.horizontal_flip, aug.shift, aug.fill_mode, aug.integer_shift) == (
+        True,
+        0.125,
+        "reflect",
+        True,
+    )
+    # the cutout holds the training mean: zero after the model's z-score preprocessing
+    assert aug.cutout_size == 8
+    assert model_info("resnet9").preprocessing.apply(np.full((1, 1, 1, 3), aug.cutout_value)) == (
+        pytest.approx(0.0, abs=1e-6)
+    )
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        ({"fill_mode": "wrap"}, "fill_mode must be one of ('constant', 'nearest', 'reflect')"),
+        ({"shift": 1.5}, "0 <= shift < 1"),
+        ({"cutout_size": -8}, "cutout_size >= 0"),
+    ],
+)
+def test_augmentation_refuses_settings_the_layer_cannot_apply(settings, message):
+    from keras_cifar_zoo import InvalidArgumentError
+    from keras_cifar_zoo.training import Augmentation
+
+    with pytest.raises(InvalidArgumentError, match=re.escape(message)):
+        Augmentation(**settings)

@@ -8,16 +8,13 @@ import dataclasses
 import importlib.util
 import json
 import math
-import os
 import pickle
-import re
-import subprocess
-import sys
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from jax_rerun import JAX_MISSING, pytest_under_jax
 from keras import ops
 
 from keras_cifar_zoo import (
@@ -564,22 +561,9 @@ def test_bad_distribution_is_refused(data):
 
 @pytest.mark.slow  # a subprocess, about 40 s here
 @pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow" or importlib.util.find_spec("jax") is None,
+    keras.backend.backend() != "tensorflow" or JAX_MISSING,
     reason="reruns this file under JAX from the TensorFlow run, when JAX is installed",
 )
 def test_fit_tests_pass_under_jax():
     """The whole file again under JAX, in its own process (the backend is fixed at import)."""
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-x", __file__],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-5000:] + done.stderr[-2000:]
-    passed = re.search(r"(\d+) passed", done.stdout)
-    assert passed and int(passed[1]) >= 40, done.stdout[-2000:]
-    assert "failed" not in done.stdout
+    assert pytest_under_jax(__file__) >= 40

@@ -1,3 +1,3 @@
 """Model families; importing this package registers every model."""
 
-from keras_cifar_zoo.models import cnn, resnet, vgg  # noqa: F401
+from keras_cifar_zoo.models import cnn, fast, resnet, vgg  # noqa: F401

@@ -48,6 +48,9 @@ def augmentation_layers(augmentation: Augmentation, seed: int | None = None) -> 
             rotation_degrees=augmentation.rotation_degrees,
             fill_mode=augmentation.fill_mode,
             fill_value=augmentation.fill_value,
+            integer_shift=augmentation.integer_shift,
+            cutout_size=augmentation.cutout_size,
+            cutout_value=augmentation.cutout_value,
             seed=seed,
             name="augment",
         )

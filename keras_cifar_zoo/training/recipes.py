@@ -12,21 +12,27 @@ import itertools
 from typing import Any
 
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, UnknownRecipeError
+from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE
+from keras_cifar_zoo.training.augment import FILL_MODES
 
 _SCHEDULE_KINDS = ("piecewise", "onecycle")
 
 
 @dataclasses.dataclass(frozen=True)
 class Augmentation:
-    """Random training-time transforms (all off at inference).
+    """Random training-time transforms (all off at inference), run by ``RandomAugment``.
 
     Attributes:
         horizontal_flip: Flip left-right with probability 0.5.
         shift: Largest translation as a fraction of height and width (0: none).
         rotation_degrees: Largest rotation in degrees, either way (0: none).
         fill_mode: How pixels moved in from outside are filled (``"constant"``,
-            ``"nearest"``, ``"reflect"``, ``"wrap"``).
+            ``"nearest"``, ``"reflect"``).
         fill_value: Raw pixel value (0-255) used when ``fill_mode="constant"``.
+        integer_shift: Shifts are whole pixels (random crops of a padded image) rather than
+            fractional ones with bilinear interpolation.
+        cutout_size: Side in pixels of a square masked out of every training image (0: none).
+        cutout_value: Raw pixel value (0-255) written into the cutout square.
     """
 
     horizontal_flip: bool = False
@@ -34,10 +40,31 @@ class Augmentation:
     rotation_degrees: float = 0.0
     fill_mode: str = "nearest"
     fill_value: float = 0.0
+    integer_shift: bool = False
+    cutout_size: int = 0
+    cutout_value: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.fill_mode not in FILL_MODES:
+            raise InvalidArgumentError(
+                f"Augmentation fill_mode must be one of {FILL_MODES}. "
+                f"Received: fill_mode={self.fill_mode!r}"
+            )
+        if not 0 <= self.shift < 1 or self.rotation_degrees < 0 or self.cutout_size < 0:
+            raise InvalidArgumentError(
+                "Augmentation needs 0 <= shift < 1, rotation_degrees >= 0 and cutout_size >= 0. "
+                f"Received: shift={self.shift!r}, rotation_degrees={self.rotation_degrees!r}, "
+                f"cutout_size={self.cutout_size!r}"
+            )
 
     @property
     def enabled(self) -> bool:
-        return self.horizontal_flip or self.shift > 0 or self.rotation_degrees > 0
+        return (
+            self.horizontal_flip
+            or self.shift > 0
+            or self.rotation_degrees > 0
+            or self.cutout_size > 0
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,6 +261,31 @@ _RECIPES = [
         batch_size=256,
         augmentation=_FLIP_SHIFT_ZERO,
         label_smoothing=0.1,
+    ),
+    Recipe(
+        name="fast_resnet9",
+        article="zoo",
+        description="The zoo's time-to-94% recipe for resnet9, after David Page's DAWNBench "
+        "ResNet-9 training: SGD Nesterov momentum 0.9, batch 512, the rate rising linearly from "
+        "0 to 0.4 over the first 5 of 24 epochs and falling linearly to 0 at the end, label "
+        "smoothing 0.2, weight decay 5e-4 in the model (L2 2.5e-4 on every kernel), random "
+        "crops of the image reflect-padded by 4 pixels (whole-pixel shifts up to 0.125), "
+        "horizontal flips and an 8x8 cutout filled with the training mean. A fixed schedule: the "
+        "final epoch is reported, no test-set selection.",
+        optimizer="SGD",
+        optimizer_config={"momentum": 0.9, "nesterov": True},
+        schedule=Schedule("onecycle", (0.0, 0.4, 0.0), warmup_fraction=5 / 24),
+        epochs=24,
+        batch_size=512,
+        augmentation=Augmentation(
+            horizontal_flip=True,
+            shift=0.125,
+            fill_mode="reflect",
+            integer_shift=True,
+            cutout_size=8,
+            cutout_value=CIFAR10_ZSCORE.mean[0],
+        ),
+        label_smoothing=0.2,
     ),
 ]
 

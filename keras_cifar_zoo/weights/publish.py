@@ -279,13 +279,14 @@ def _model_card(entry: CheckpointEntry, info: Any) -> str:
         )
     else:
         selection = "Final epoch of a fixed schedule; nothing was selected on the test set."
+    origin = "The zoo's own model" if info.article == "zoo" else f"Seed article {info.article}"
     return f"""---
 {card.to_yaml()}
 ---
 
 # {entry.model} — CIFAR-10 ({entry.tag})
 
-{info.description} Seed article {info.article}; {entry.num_params:,} parameters.
+{info.description} {origin}; {entry.num_params:,} parameters.
 Published with keras-cifar-zoo.
 
 ```python
