@@ -7,8 +7,12 @@ import json
 import statistics
 from pathlib import Path
 
+import h5py
 import keras
+import numpy as np
 import pytest
+
+from keras_cifar_zoo import evaluate, load_cifar10, load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -81,6 +85,18 @@ def test_tiny_run_writes_the_report_and_prints_the_table_last(
         "simple_cnn-seed0.weights.h5",
         "simple_cnn-seed1.weights.h5",
     ]
+    # float16 files that load back into the model and measure as the run reported (float16
+    # rounding moves at most a few of the 300 predictions)
+    saved = load_model("simple_cnn", weights=tmp_path / "simple_cnn-seed0.weights.h5")
+    with h5py.File(tmp_path / "simple_cnn-seed0.weights.h5") as f:
+        dtypes = set()
+        f.visititems(
+            lambda _, obj: dtypes.add(obj.dtype) if isinstance(obj, h5py.Dataset) else None
+        )
+    assert dtypes == {np.dtype("float16")}
+    x_test, y_test = load_cifar10(cifar10_dir)[1]
+    again = evaluate(saved, data=(x_test[:300], y_test[:300]))["accuracy"]
+    assert again == pytest.approx(report["runs"][0]["test_accuracy"], abs=0.01)
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1] == f"seeds at or above 94.00%: {report['reached_target']} of 2"
     assert printed[-4].split()[:2] == ["test", "accuracy"]
