@@ -550,6 +550,10 @@ def test_bad_model_and_data_types(data):
 
 
 def test_bad_distribution_is_refused(data):
+    if keras.backend.backend() not in ("jax", "tensorflow"):
+        with pytest.raises(InvalidArgumentError, match=r"needs the JAX or TensorFlow backend"):
+            fit("simple_cnn", data, distribution="data_parallel")
+        return
     with pytest.raises(InvalidArgumentError, match=r"distribution must be 'data_parallel', a "):
         fit("simple_cnn", data, distribution="mirrored")
     with pytest.raises(InvalidTypeError, match=r"an object with a scope\(\) method"):
