@@ -141,3 +141,17 @@ def test_augmentation_refuses_settings_the_layer_cannot_apply(settings, message)
 
     with pytest.raises(InvalidArgumentError, match=re.escape(message)):
         Augmentation(**settings)
+
+
+def test_improved_sgd_crops_differs_from_improved_sgd_only_in_whole_pixel_shifts():
+    import dataclasses
+
+    crops, base = get_recipe("improved_sgd_crops"), get_recipe("improved_sgd")
+    assert crops.augmentation.integer_shift and not base.augmentation.integer_shift
+    same = dataclasses.replace(
+        crops,
+        name=base.name,
+        description=base.description,
+        augmentation=dataclasses.replace(crops.augmentation, integer_shift=False),
+    )
+    assert same == base
