@@ -355,6 +355,33 @@ def benchmarks_table() -> str:
     return "\n".join(lines).rstrip("\n")
 
 
+def recipes_table() -> str:
+    """Every training recipe: where it comes from, its optimizer, length and augmentation."""
+    zoo = _zoo()
+
+    lines = [
+        "| Recipe | Article | Optimizer | Epochs | Batch | Augmentation | Description |",
+        "|---|---|---|--:|--:|---|---|",
+    ]
+    for name in zoo.list_recipes():
+        r = zoo.get_recipe(name)
+        a = r.augmentation
+        parts = ["flip"] if a.horizontal_flip else []
+        if a.shift:
+            kind = "whole-pixel" if a.integer_shift else "bilinear"
+            parts.append(f"{a.shift:g} {kind} shifts ({a.fill_mode} fill)")
+        if a.rotation_degrees:
+            parts.append(f"rotation {a.rotation_degrees:g} deg")
+        if a.cutout_size:
+            parts.append(f"{a.cutout_size}x{a.cutout_size} cutout")
+        article = "-" if r.article == ZOO_ORIGIN else r.article
+        lines.append(
+            f"| `{name}` | {article} | {r.optimizer} | {r.epochs} | {r.batch_size} | "
+            f"{', '.join(parts) or 'none'} | {_cell(r.description)} |"
+        )
+    return "\n".join(lines)
+
+
 def time_to_94_table() -> str:
     """Every ``benchmarks/time_to_94.py`` run in benchmarks/results/ (time-to-94-*.json): test
     accuracy and training time over its seeds, with the compilation apart."""
@@ -403,6 +430,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "accuracy": accuracy_table,
     "benchmarks": benchmarks_table,
     "time-to-94": time_to_94_table,
+    "recipes": recipes_table,
     **{f"article-{n}": functools.partial(article_models_table, n) for n in ARTICLES},
 }
 """Table name (as written in the markers) -> function returning the Markdown table."""

@@ -102,3 +102,16 @@ def test_mkdocs_build_strict(tmp_path):
         assert f'id="keras_cifar_zoo.{name}"' in api
     for article in ("000", "001", "002", "003", "004"):
         assert (site / "articles" / article / "index.html").is_file()
+
+
+def test_recipes_table_has_a_row_per_recipe(gen_tables):
+    from keras_cifar_zoo import get_recipe, list_recipes
+
+    rows = [line for line in gen_tables.recipes_table().splitlines()[2:]]
+    assert [row.split("|")[1].strip() for row in rows] == [f"`{n}`" for n in list_recipes()]
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        recipe = get_recipe(cells[0].strip("`"))
+        assert cells[2:5] == [recipe.optimizer, str(recipe.epochs), str(recipe.batch_size)]
+    fast = next(r for r in rows if r.startswith("| `fast_resnet9`"))
+    assert "flip, 0.125 whole-pixel shifts (reflect fill), 8x8 cutout" in fast
