@@ -269,7 +269,8 @@ _RECIPES = [
         "zero-padded image, as He et al. train CIFAR ResNets, instead of fractional shifts "
         "with bilinear interpolation, which blur every training image a little. In a "
         "reduced-scale test (resnet20_v1, 15 epochs on 20,000 images, 2 seeds; "
-        "benchmarks/shift_interpolation.py) it reached about 2 points more test accuracy. "
+        "benchmarks/shift_interpolation.py) the mean final test accuracy rose from 72.55% to "
+        "74.64%. "
         "No published checkpoint uses it yet.",
         optimizer="SGD",
         optimizer_config={"momentum": 0.9, "nesterov": True},
