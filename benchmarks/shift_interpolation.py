@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import platform
 import statistics
 import sys
 import time
@@ -41,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     import keras_cifar_zoo as zoo
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from time_to_94 import device_name
+    from time_to_94 import run_context
 
     (x_train, y_train), test = zoo.load_cifar10()
     train = (x_train[: args.train_images], y_train[: args.train_images])
@@ -85,12 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         "epochs": args.epochs,
         "train_images": len(train[0]),
         "test_images": len(test[0]),
-        "data": "CIFAR-10, JPEG q75 copy (make_cifar10_batches.py)",
-        "device": device_name(),
-        "backend": keras.backend.backend(),
-        "keras": keras.__version__,
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"),
+        **run_context(),
         "mean_test_accuracy": means,
         "runs": runs,
     }

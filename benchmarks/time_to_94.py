@@ -111,6 +111,18 @@ def device_name() -> str:
     return f"{model}, {os.cpu_count()} CPUs"
 
 
+def run_context() -> dict[str, str]:
+    """Data, device, software and date of a benchmark run, for its JSON report."""
+    return {
+        "data": "CIFAR-10, JPEG q75 copy (make_cifar10_batches.py)",
+        "device": device_name(),
+        "backend": keras.backend.backend(),
+        "keras": keras.__version__,
+        "python": platform.python_version(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
 def run_seed(args: argparse.Namespace, seed: int, train: tuple, test: tuple) -> dict[str, Any]:
     import keras_cifar_zoo as zoo
 
@@ -219,12 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_images": len(train[0]),
         "test_images": len(test[0]),
         "full_dataset": full,
-        "data": "CIFAR-10, JPEG q75 copy (make_cifar10_batches.py)",
-        "device": device_name(),
-        "backend": keras.backend.backend(),
-        "keras": keras.__version__,
-        "python": platform.python_version(),
-        "date": time.strftime("%Y-%m-%d"),
+        **run_context(),
         "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
         "accuracy": accuracy,
         "training_s": training,

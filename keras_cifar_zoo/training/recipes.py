@@ -166,6 +166,36 @@ class Recipe:
 _ADAM_DEFAULTS = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
 _FLIP_SHIFT_ZERO = Augmentation(horizontal_flip=True, shift=0.125, fill_mode="constant")
 
+_ARTICLE_002 = Recipe(
+    name="article_002",
+    article="002",
+    description="Article 002: SGD momentum 0.9 Nesterov, 0.01 to epoch 80, 0.005 to 140, "
+    "then 0.001 (its scheduler's `epoch <= 80`), 200 epochs, batch 128, horizontal flip + "
+    "0.125 shifts filled with zeros.",
+    optimizer="SGD",
+    optimizer_config={"momentum": 0.9, "nesterov": True},
+    schedule=Schedule("piecewise", (0.01, 0.005, 0.001), boundaries=(81, 141)),
+    epochs=200,
+    batch_size=128,
+    augmentation=_FLIP_SHIFT_ZERO,
+)
+
+_IMPROVED_SGD = Recipe(
+    name="improved_sgd",
+    article="002",
+    description="Zoo recipe for fast strong checkpoints: SGD Nesterov momentum 0.9, "
+    "one-cycle rate 0.01 -> 0.1 (warm-up 15% of the run) -> 0, label smoothing 0.1, flip + "
+    "0.125 zero-filled shifts, batch 256; the models keep their own L2. A fixed schedule: "
+    "the final epoch is reported, no test-set selection.",
+    optimizer="SGD",
+    optimizer_config={"momentum": 0.9, "nesterov": True},
+    schedule=Schedule("onecycle", (0.01, 0.1, 0.0), warmup_fraction=0.15),
+    epochs=40,
+    batch_size=256,
+    augmentation=_FLIP_SHIFT_ZERO,
+    label_smoothing=0.1,
+)
+
 _RECIPES = [
     Recipe(
         name="article_000",
@@ -190,30 +220,12 @@ _RECIPES = [
         epochs=60,
         batch_size=128,
     ),
-    Recipe(
-        name="article_002",
-        article="002",
-        description="Article 002: SGD momentum 0.9 Nesterov, 0.01 to epoch 80, 0.005 to 140, "
-        "then 0.001 (its scheduler's `epoch <= 80`), 200 epochs, batch 128, horizontal flip + "
-        "0.125 shifts filled with zeros.",
-        optimizer="SGD",
-        optimizer_config={"momentum": 0.9, "nesterov": True},
-        schedule=Schedule("piecewise", (0.01, 0.005, 0.001), boundaries=(81, 141)),
-        epochs=200,
-        batch_size=128,
-        augmentation=_FLIP_SHIFT_ZERO,
-    ),
-    Recipe(
+    _ARTICLE_002,
+    dataclasses.replace(
+        _ARTICLE_002,
         name="article_002_pretrain",
-        article="002",
         description="Article 002's vgg19_pretrain: the article_002 recipe starting from the "
         "Keras Applications VGG19 ImageNet weights (loaded by layer name).",
-        optimizer="SGD",
-        optimizer_config={"momentum": 0.9, "nesterov": True},
-        schedule=Schedule("piecewise", (0.01, 0.005, 0.001), boundaries=(81, 141)),
-        epochs=200,
-        batch_size=128,
-        augmentation=_FLIP_SHIFT_ZERO,
         initial_weights="imagenet",
     ),
     Recipe(
@@ -247,24 +259,10 @@ _RECIPES = [
         early_stopping_patience=20,
         validation_is_test_set=True,
     ),
-    Recipe(
-        name="improved_sgd",
-        article="002",
-        description="Zoo recipe for fast strong checkpoints: SGD Nesterov momentum 0.9, "
-        "one-cycle rate 0.01 -> 0.1 (warm-up 15% of the run) -> 0, label smoothing 0.1, flip + "
-        "0.125 zero-filled shifts, batch 256; the models keep their own L2. A fixed schedule: "
-        "the final epoch is reported, no test-set selection.",
-        optimizer="SGD",
-        optimizer_config={"momentum": 0.9, "nesterov": True},
-        schedule=Schedule("onecycle", (0.01, 0.1, 0.0), warmup_fraction=0.15),
-        epochs=40,
-        batch_size=256,
-        augmentation=_FLIP_SHIFT_ZERO,
-        label_smoothing=0.1,
-    ),
-    Recipe(
+    _IMPROVED_SGD,
+    dataclasses.replace(
+        _IMPROVED_SGD,
         name="improved_sgd_crops",
-        article="002",
         description="improved_sgd with its shifts rounded to whole pixels: random crops of the "
         "zero-padded image, as He et al. train CIFAR ResNets, instead of fractional shifts "
         "with bilinear interpolation, which blur every training image a little. In a "
@@ -272,13 +270,7 @@ _RECIPES = [
         "benchmarks/shift_interpolation.py) the mean final test accuracy rose from 72.55% to "
         "74.64%. "
         "No published checkpoint uses it yet.",
-        optimizer="SGD",
-        optimizer_config={"momentum": 0.9, "nesterov": True},
-        schedule=Schedule("onecycle", (0.01, 0.1, 0.0), warmup_fraction=0.15),
-        epochs=40,
-        batch_size=256,
         augmentation=dataclasses.replace(_FLIP_SHIFT_ZERO, integer_shift=True),
-        label_smoothing=0.1,
     ),
     Recipe(
         name="fast_resnet9",
