@@ -111,10 +111,13 @@ def device_name() -> str:
     return f"{model}, {os.cpu_count()} CPUs"
 
 
-def run_context() -> dict[str, str]:
+def run_context(data_dir: str | os.PathLike | None = None) -> dict[str, str]:
     """Data, device, software and date of a benchmark run, for its JSON report."""
+    from keras_cifar_zoo.data import DATA_ENV, describe_copy
+
+    folder = data_dir or os.environ.get(DATA_ENV)
     return {
-        "data": "CIFAR-10, JPEG q75 copy (make_cifar10_batches.py)",
+        "data": describe_copy(folder, "train") if folder else "CIFAR-10 (Keras's copy)",
         "device": device_name(),
         "backend": keras.backend.backend(),
         "keras": keras.__version__,
@@ -156,8 +159,8 @@ def run_seed(args: argparse.Namespace, seed: int, train: tuple, test: tuple) -> 
 
 
 def save_weights(model: keras.Model, path: Path) -> None:
-    """Saves float16 weights (half the bytes: resnet9's 13 MB fits the GPU machine's 16 MiB
-    file limit); ``keras-cifar-zoo publish`` measures them again before publishing."""
+    """Saves float16 weights (half the bytes: 13 MB for resnet9); ``keras-cifar-zoo publish``
+    measures them again before publishing."""
     from keras_cifar_zoo.weights.publish import cast_weights_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -231,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         "train_images": len(train[0]),
         "test_images": len(test[0]),
         "full_dataset": full,
-        **run_context(),
+        **run_context(args.data_dir),
         "command": " ".join([Path(sys.argv[0]).name, *(argv or sys.argv[1:])]),
         "accuracy": accuracy,
         "training_s": training,

@@ -1,8 +1,19 @@
-"""keras-cifar-zoo: Keras 3 models for CIFAR-10 from five articles, with their recipes."""
+"""keras-cifar-zoo: Keras 3 models for CIFAR-10 from five articles, with their recipes.
 
-from keras_cifar_zoo import models as _models  # noqa: F401  (registers every model)
-from keras_cifar_zoo.data import CLASS_NAMES, load_cifar10
+Importing the package is cheap: each public name is imported from its module on first use,
+so that ``keras-cifar-zoo --help`` (and any import that needs only the error types) does not
+start Keras and TensorFlow. ``from keras_cifar_zoo import load_model`` works as usual.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
 from keras_cifar_zoo.errors import (
+    CheckpointWriteError,
+    CorruptCheckpointError,
     CorruptDatasetError,
     DatasetNotFoundError,
     HubError,
@@ -12,6 +23,9 @@ from keras_cifar_zoo.errors import (
     InvalidNumClassesError,
     InvalidTypeError,
     ManifestError,
+    ModelOutputError,
+    PixelRangeError,
+    PlanError,
     TrainingDivergedError,
     UnknownModelError,
     UnknownRecipeError,
@@ -19,26 +33,55 @@ from keras_cifar_zoo.errors import (
     WeightsNotAvailableError,
     ZooError,
 )
-from keras_cifar_zoo.preprocessing import ImagePreprocessing, Preprocessing
-from keras_cifar_zoo.registry import ModelInfo, list_models, load_model, model_info
-from keras_cifar_zoo.training import (
-    Augmentation,
-    Predictions,
-    Recipe,
-    Schedule,
-    evaluate,
-    fit_cifar10,
-    get_recipe,
-    list_recipes,
-    predict,
-)
-from keras_cifar_zoo.weights import LoadReport, download_weights, load_weights
+
+if TYPE_CHECKING:  # what type checkers and the API docs read; at run time see __getattr__
+    from keras_cifar_zoo.data import CLASS_NAMES, load_cifar10
+    from keras_cifar_zoo.preprocessing import ImagePreprocessing, Preprocessing
+    from keras_cifar_zoo.registry import ModelInfo, list_models, load_model, model_info
+    from keras_cifar_zoo.training import (
+        Augmentation,
+        Predictions,
+        Recipe,
+        Schedule,
+        evaluate,
+        fit_cifar10,
+        get_recipe,
+        list_recipes,
+        predict,
+    )
+    from keras_cifar_zoo.weights import LoadReport, download_weights, load_weights
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "CLASS_NAMES": "keras_cifar_zoo.data",
+    "load_cifar10": "keras_cifar_zoo.data",
+    "ImagePreprocessing": "keras_cifar_zoo.preprocessing",
+    "Preprocessing": "keras_cifar_zoo.preprocessing",
+    "ModelInfo": "keras_cifar_zoo.registry",
+    "list_models": "keras_cifar_zoo.registry",
+    "load_model": "keras_cifar_zoo.registry",
+    "model_info": "keras_cifar_zoo.registry",
+    "Augmentation": "keras_cifar_zoo.training",
+    "Predictions": "keras_cifar_zoo.training",
+    "Recipe": "keras_cifar_zoo.training",
+    "Schedule": "keras_cifar_zoo.training",
+    "evaluate": "keras_cifar_zoo.training",
+    "fit_cifar10": "keras_cifar_zoo.training",
+    "get_recipe": "keras_cifar_zoo.training",
+    "list_recipes": "keras_cifar_zoo.training",
+    "predict": "keras_cifar_zoo.training",
+    "LoadReport": "keras_cifar_zoo.weights",
+    "download_weights": "keras_cifar_zoo.weights",
+    "load_weights": "keras_cifar_zoo.weights",
+}
+"""Public name -> the module it is imported from on first use."""
 
 __all__ = [
     "CLASS_NAMES",
     "Augmentation",
+    "CheckpointWriteError",
+    "CorruptCheckpointError",
     "CorruptDatasetError",
     "DatasetNotFoundError",
     "HubError",
@@ -51,6 +94,9 @@ __all__ = [
     "LoadReport",
     "ManifestError",
     "ModelInfo",
+    "ModelOutputError",
+    "PixelRangeError",
+    "PlanError",
     "Predictions",
     "Preprocessing",
     "Recipe",
@@ -73,3 +119,20 @@ __all__ = [
     "model_info",
     "predict",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Imports a public name (or a submodule such as ``keras_cifar_zoo.training``) on first use."""
+    module = _LAZY.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
+    elif importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -18,7 +18,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from keras_cifar_zoo.errors import CorruptDatasetError, DatasetNotFoundError
+from keras_cifar_zoo.errors import (
+    CorruptDatasetError,
+    DatasetNotFoundError,
+    InvalidArgumentError,
+    InvalidTypeError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +46,25 @@ TRAIN_BATCHES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_BATCH = "test_batch"
 
 Split = tuple[np.ndarray, np.ndarray]
+
+# The copies of CIFAR-10 this project knows, keyed by the first words of the SOURCE.txt their
+# builder writes beside the batches, with how many images of each split are not the official
+# pixels; the manifest's ``data`` and ``training_data`` fields use these descriptions.
+COPIES = {
+    "lossless": (
+        "CIFAR-10, official train/test split and order: 59,903 of the 60,000 images",
+        "lossless copy: official pixels, split and order ({filled} of the {total:,} images "
+        "filled in from a JPEG q75 copy)",
+        {"train": 77, "test": 20},
+    ),
+    "jpeg_q75": (
+        "CIFAR-10 rebuilt from a JPEG (quality 75) copy",
+        "JPEG q75 copy (every pixel differs slightly from the official release)",
+        {"train": 50_000, "test": 10_000},
+    ),
+}
+SPLITS = {"train": ("training set", 50_000), "test": ("test set", 10_000)}
+SOURCE_FILE = "SOURCE.txt"
 
 
 class _DataUnpickler(pickle.Unpickler):
@@ -146,6 +170,64 @@ def _find_in(folder: Path) -> Path | None:
     return None
 
 
+def identify_copy(data_dir: str | os.PathLike) -> str:
+    """Names the CIFAR-10 copy in a folder: ``"lossless"``, ``"jpeg_q75"`` or ``"unlabelled"``.
+
+    The copies built for this project carry a ``SOURCE.txt`` saying what they are; the official
+    release, which reads the same way, carries none and is ``"unlabelled"``.
+
+    Raises:
+        DatasetNotFoundError: If the folder holds no CIFAR-10 batches.
+    """
+    folder = Path(data_dir).expanduser()
+    found = _find_in(folder)
+    if found is None:
+        raise DatasetNotFoundError(
+            f"No CIFAR-10 in {folder}: expected {folder}/{BATCHES_DIR}/ (data_batch_1..5, "
+            f"test_batch) or {folder}/{ARCHIVE}. Received: data_dir={str(data_dir)!r}"
+        )
+    if not found.is_dir():
+        return "unlabelled"  # an archive, as the official release ships
+    source = found / SOURCE_FILE
+    text = source.read_text(encoding="utf-8", errors="replace") if source.is_file() else ""
+    for name, (first_words, _, _) in COPIES.items():
+        if text.startswith(first_words):
+            return name
+    return "unlabelled"
+
+
+def describe_copy(data_dir: str | os.PathLike, split: str = "test") -> str:
+    """How a number measured (or a model trained) on ``data_dir`` names its data, e.g.
+    ``"CIFAR-10 test set (10,000 images), lossless copy: ..."`` (the manifest's ``data``)."""
+    if split not in SPLITS:
+        raise InvalidArgumentError(f"split must be 'train' or 'test'. Received: split={split!r}")
+    name, total = SPLITS[split]
+    copy = identify_copy(data_dir)
+    if copy in COPIES:
+        _, label, filled = COPIES[copy]
+        label = label.format(filled=filled[split], total=total)
+    else:
+        label = "from a folder without SOURCE.txt, as the official release is"
+    return f"CIFAR-10 {name} ({total:,} images), {label}"
+
+
+def _check_folder(folder: Path, origin: str, value: Any) -> None:
+    """Refuses a ``data_dir`` or ``KERAS_CIFAR_ZOO_DATA`` that is a file or does not exist."""
+    if folder.is_dir():
+        return
+    fix = f"or unset {DATA_ENV}" if origin == DATA_ENV else "(--data-dir on the command line)"
+    if folder.exists():
+        parent = f" (pass its folder, {folder.parent})" if folder.name == ARCHIVE else ""
+        state = f"is a file, not a folder{parent}"
+    else:
+        state = "does not exist"
+    raise DatasetNotFoundError(
+        f"No CIFAR-10 in {folder}: the path {state}. {origin} must name a folder holding "
+        f"{BATCHES_DIR}/ (data_batch_1..5, test_batch) or {ARCHIVE}; point it at one {fix}. "
+        f"Received: {origin}={str(value)!r}"
+    )
+
+
 def _keras_cache() -> Path:
     return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
 
@@ -168,7 +250,9 @@ def load_cifar10(
         ``((x_train, y_train), (x_test, y_test))``.
 
     Raises:
-        DatasetNotFoundError: If no copy is found and downloading is off or fails.
+        InvalidTypeError: If ``data_dir`` is not a path or ``download`` not a bool.
+        DatasetNotFoundError: If no copy is found and downloading is off or fails, or if
+            ``data_dir`` or ``KERAS_CIFAR_ZOO_DATA`` names a file or a missing folder.
         CorruptDatasetError: If a file is truncated, malformed or has labels outside 0-9.
 
     Example:
@@ -176,6 +260,13 @@ def load_cifar10(
         >>> x_test.shape
         (10000, 32, 32, 3)
     """
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise InvalidTypeError(
+            f"data_dir must be the path (a str or os.PathLike) of a folder holding {BATCHES_DIR}/ "
+            f"or {ARCHIVE}, or None. Received: data_dir={data_dir!r}"
+        )
+    if not isinstance(download, bool):
+        raise InvalidTypeError(f"download must be True or False. Received: download={download!r}")
     looked = []
     env = os.environ.get(DATA_ENV)
     for origin, folder in (("data_dir", data_dir), (DATA_ENV, env), ("Keras cache", None)):
@@ -184,6 +275,8 @@ def load_cifar10(
         if not folder:
             continue
         folder = Path(folder).expanduser()
+        if origin != "Keras cache":
+            _check_folder(folder, origin, data_dir if origin == "data_dir" else env)
         found = _find_in(folder)
         looked.append(f"{origin}={folder}")
         if found is None:

@@ -72,3 +72,23 @@ class WeightsMismatchError(InvalidArgumentError):
 
 class ManifestError(ZooError, ValueError):
     """A weights manifest that breaks its schema or disagrees with the model registry."""
+
+
+class PlanError(InvalidArgumentError):
+    """A training plan that is invalid, or an output folder that holds another plan."""
+
+
+class PixelRangeError(InvalidArgumentError):
+    """Float images already scaled to [0, 1], given where raw 0-255 pixels are expected."""
+
+
+class ModelOutputError(InvalidArgumentError):
+    """A model that does not output one row of class probabilities per image."""
+
+
+class CheckpointWriteError(ZooError, OSError):
+    """A checkpoint file that could not be written (disk full, read-only folder)."""
+
+
+class CorruptCheckpointError(ZooError, ValueError):
+    """A checkpoint folder whose state file or weights are missing, truncated or malformed."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
+import importlib
+import numbers
 import os
 from collections.abc import Callable
 from typing import Any
@@ -70,6 +72,16 @@ class _Entry:
 _REGISTRY: dict[str, _Entry] = {}
 
 
+def _registered() -> dict[str, _Entry]:
+    """The registry, after the family modules have registered every model.
+
+    The package root imports lazily, so importing this module alone registers nothing; the
+    family modules import this one, hence the import at call time.
+    """
+    importlib.import_module("keras_cifar_zoo.models")
+    return _REGISTRY
+
+
 def register_model(
     name: str,
     *,
@@ -123,21 +135,22 @@ def list_models(pattern: str | None = None) -> list[str]:
         raise InvalidTypeError(
             f"pattern must be a string such as 'vgg*' or None. Received: pattern={pattern!r}"
         )
-    names = sorted(_REGISTRY)
+    names = sorted(_registered())
     return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
 
 def _entry(name: Any) -> _Entry:
     if not isinstance(name, str):
         raise InvalidTypeError(f"Model name must be a string. Received: name={name!r}")
-    if name not in _REGISTRY:
-        close = difflib.get_close_matches(name, list(_REGISTRY), n=3, cutoff=0.5)
+    registry = _registered()
+    if name not in registry:
+        close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise UnknownModelError(
             f"Unknown model {name!r}.{hint} Call keras_cifar_zoo.list_models() or run "
-            f"`keras-cifar-zoo list` to see all {len(_REGISTRY)} models. Received: name={name!r}"
+            f"`keras-cifar-zoo list` to see all {len(registry)} models. Received: name={name!r}"
         )
-    return _REGISTRY[name]
+    return registry[name]
 
 
 def model_info(name: str) -> ModelInfo:
@@ -152,8 +165,13 @@ def model_info(name: str) -> ModelInfo:
     return dataclasses.replace(info, weights=available_weights(info))
 
 
+def _is_integer(value: Any) -> bool:
+    """True for Python and NumPy integers (``np.int64(100)`` from a label array), not bools."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
 def _check_num_classes(num_classes: Any) -> int:
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int):
+    if not _is_integer(num_classes):
         raise InvalidNumClassesError(
             f"num_classes must be an integer of at least 2. Received: num_classes={num_classes!r}"
         )
@@ -162,30 +180,28 @@ def _check_num_classes(num_classes: Any) -> int:
             f"num_classes must be at least 2 (softmax over one class is constant). "
             f"Received: num_classes={num_classes!r}"
         )
-    return num_classes
+    return int(num_classes)
 
 
 def _check_input_shape(input_shape: Any, info: ModelInfo) -> tuple[int, int, int]:
-    ok_type = isinstance(input_shape, (tuple, list)) and all(
-        isinstance(d, int) and not isinstance(d, bool) for d in input_shape
-    )
+    ok_type = isinstance(input_shape, (tuple, list)) and all(_is_integer(d) for d in input_shape)
     if not ok_type or len(input_shape) != 3:
         raise InvalidInputShapeError(
             "input_shape must be a tuple of three integers (height, width, channels), e.g. "
             f"(32, 32, 3). Received: input_shape={input_shape!r}"
         )
-    height, width, channels = input_shape
+    height, width, channels = (int(d) for d in input_shape)
     if channels != 3:
         raise InvalidInputShapeError(
             f"input_shape must have 3 channels: {info.name} takes RGB images and its "
             "preprocessing is defined per RGB channel. "
-            f"Received: input_shape={tuple(input_shape)!r}"
+            f"Received: input_shape={(height, width, channels)!r}"
         )
     smallest = info.min_input_size
     if height < smallest or width < smallest:
         raise InvalidInputShapeError(
             f"input_shape is too small for {info.name}: its pooling stages need height and width "
-            f"of at least {smallest}. Received: input_shape={tuple(input_shape)!r}"
+            f"of at least {smallest}. Received: input_shape={(height, width, channels)!r}"
         )
     return (height, width, channels)
 

@@ -1,24 +1,30 @@
 #!/usr/bin/env bash
-# Issue 6's GPU measurements in one call of the device machine (see /work/.library/device):
-# time to 94% for resnet9 over 5 seeds first, then the throughput of every model with what
-# time is left. Everything lands in $OUT (8 files at most come back): the two JSON files for
-# benchmarks/results/, resnet9's float16 weights of each seed (13 MB each, for
-# `keras-cifar-zoo publish`) and one log.
+# The GPU measurements of the Benchmarks page in one run: time to 94% for resnet9 over 5 seeds
+# first, then the throughput of every model with the time left. Run it from the repository
+# root on a machine with a GPU, in an environment where the package's dependencies (or the
+# wheels below) are installed:
 #
-# Prepare here, once per session:
-#   bash ../shared/tools/device-wheels.sh          # keras, namex, optree wheels into .whl/
-#   mkdir -p .gpu && cp ../shared/data/cifar10-jpeg.tar.gz ../shared/tools/make_cifar10_batches.py .gpu/
-#   (.gpu/ and .whl/ are ignored; the tree that travels is limited to 64 MiB, so hub/ must not
-#   travel: check what `git ls-files` and untracked files add up to before the call)
-# Then call the device tool's run with
-#   command="bash scripts/device_speed_run.sh", carry=[".whl", ".gpu"], timeout_s=590
+#   OUT=gpu-results KERAS_CIFAR_ZOO_DATA=~/data/cifar10 bash scripts/device_speed_run.sh
 #
-# BUDGET_S (default 560) bounds the whole script; T94_ARGS and THROUGHPUT_ARGS replace the
-# benchmarks' default arguments (a dry run on a CPU: T94_ARGS="--seeds 0 --epochs 1
-# --train-images 512 --test-images 256 --precision float32").
+# Everything lands in $OUT: the two JSON files for benchmarks/results/ (commit them; the docs
+# tables regenerate from them), resnet9's float16 weights of each seed (13 MB each, for
+# `keras-cifar-zoo publish`) and one log, run.log.
+#
+# Data: KERAS_CIFAR_ZOO_DATA names a folder holding cifar-10-batches-py/ or
+# cifar-10-python.tar.gz (the lossless copy or the official release; see docs/data.md).
+# Without it, the script uses .gpu/ when that holds either, or builds the batches into
+# /tmp/cifar with a builder script placed at .gpu/make_cifar10_batches.py; otherwise
+# load_cifar10 looks in Keras's dataset cache and then downloads the official release.
+# On a machine without internet access, wheels placed in .whl/ (keras, namex, optree, ...)
+# are installed into /tmp/site first. .gpu/ and .whl/ are ignored by git.
+#
+# TIME_LIMIT_S (default 560) bounds the whole script in seconds; T94_ARGS and THROUGHPUT_ARGS
+# replace the benchmarks' default arguments (a dry run on a CPU: T94_ARGS="--seeds 0
+# --epochs 1 --train-images 512 --test-images 256 --precision float32").
 set -uo pipefail
-: "${OUT:?OUT must name the folder whose files come back (the device tool sets it)}"
-deadline=$((SECONDS + ${BUDGET_S:-560}))
+: "${OUT:?OUT must name the folder the results are written to}"
+mkdir -p "$OUT"
+deadline=$((SECONDS + ${TIME_LIMIT_S:-560}))
 log="$OUT/run.log"
 
 if compgen -G ".whl/*.whl" >/dev/null; then
@@ -29,8 +35,12 @@ else
 fi
 export KERAS_BACKEND="${KERAS_BACKEND:-jax}" PYTHONUNBUFFERED=1 TF_CPP_MIN_LOG_LEVEL=3
 if [ -z "${KERAS_CIFAR_ZOO_DATA:-}" ]; then
-  python3 .gpu/make_cifar10_batches.py /tmp/cifar >>"$log" 2>&1 || { echo "no data" >>"$log"; exit 1; }
-  export KERAS_CIFAR_ZOO_DATA=/tmp/cifar
+  if [ -e .gpu/cifar-10-batches-py ] || [ -e .gpu/cifar-10-python.tar.gz ]; then
+    export KERAS_CIFAR_ZOO_DATA="$PWD/.gpu"
+  elif [ -f .gpu/make_cifar10_batches.py ]; then
+    python3 .gpu/make_cifar10_batches.py /tmp/cifar >>"$log" 2>&1 || { echo "no data" >>"$log"; exit 1; }
+    export KERAS_CIFAR_ZOO_DATA=/tmp/cifar
+  fi
 fi
 
 device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)

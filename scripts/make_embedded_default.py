@@ -5,10 +5,12 @@ Writes ``keras_cifar_zoo/embedded/``, read by ``keras-cifar-zoo demo``:
 - the published checkpoint with the most accuracy per byte (manifest accuracy divided by the
   size of its files), copied byte for byte from ``hub/<repo_id>/``;
 - ``cifar10_test_sample.npz``: the first ``--per-class`` images of each class in the CIFAR-10
-  test set of the given data folder (the JPEG q75 copy of make_cifar10_batches.py), ordered
-  by class then position, with their labels and positions in the test set;
-- ``embedded.json``: which checkpoint it is (model, tag, file, sha256, manifest accuracy) and
-  what the sample holds.
+  test set of the given data folder (the lossless copy), ordered by class then position, with
+  their labels and positions in the test set; images the copy lists in ``jpeg_filled.json``
+  (filled in from a JPEG copy, not the official pixels) are left out;
+- ``embedded.json``: which checkpoint it is (model, tag, file, sha256, the preprocessing it
+  was trained with) and what the sample holds. The demo reads the checkpoint's whole-test-set
+  accuracy from the weights manifest.
 
     python scripts/make_embedded_default.py --data-dir .data
 """
@@ -35,6 +37,7 @@ def main() -> int:
     args = parser.parse_args()
 
     from keras_cifar_zoo import CLASS_NAMES, load_cifar10
+    from keras_cifar_zoo.data import BATCHES_DIR, identify_copy
     from keras_cifar_zoo.weights.hub import file_hash
     from keras_cifar_zoo.weights.manifest import load_manifest
 
@@ -64,9 +67,17 @@ def main() -> int:
     weights_name = f"{entry.model}.weights.h5"
     shutil.copyfile(source, args.out / weights_name)
 
+    if identify_copy(args.data_dir) != "lossless":
+        raise SystemExit(f"{args.data_dir} does not hold the lossless copy (its SOURCE.txt)")
     _, (images, labels) = load_cifar10(args.data_dir)
+    filled_file = args.data_dir / BATCHES_DIR / "jpeg_filled.json"
+    filled = set(json.loads(filled_file.read_text(encoding="utf-8"))["test"])
+    official = np.array([i not in filled for i in range(len(labels))])
     picked = np.concatenate(
-        [np.flatnonzero(labels == c)[: args.per_class] for c in range(len(CLASS_NAMES))]
+        [
+            np.flatnonzero((labels == c) & official)[: args.per_class]
+            for c in range(len(CLASS_NAMES))
+        ]
     )
     np.savez_compressed(
         args.out / "cifar10_test_sample.npz",
@@ -81,8 +92,7 @@ def main() -> int:
         "sha256": record.sha256,
         "size": record.size,
         "repo_id": entry.repo_id,
-        "manifest_accuracy": entry.metrics.accuracy,
-        "data": entry.metrics.data,
+        "preprocessing": entry.preprocessing.to_config(),
         "why": "the published checkpoint with the most test accuracy per byte",
         "sample": {
             "file": "cifar10_test_sample.npz",
@@ -90,7 +100,8 @@ def main() -> int:
             "(positions in the test set)",
             "num_images": len(picked),
             "selection": f"the first {args.per_class} of each class, in class order",
-            "data": "CIFAR-10 test set, JPEG q75 copy (make_cifar10_batches.py)",
+            "data": "CIFAR-10 test set, official pixels (lossless copy; the images filled in "
+            "from a JPEG copy are left out)",
         },
     }
     (args.out / "embedded.json").write_text(json.dumps(description, indent=2) + "\n")

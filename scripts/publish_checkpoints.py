@@ -29,10 +29,14 @@ TRAINING = (
     "Trained {date} with fit_cifar10 (scripts/train_checkpoints.py, seed {seed}) under "
     "KERAS_BACKEND=jax (Keras {keras}, JAX 0.11.2) with the mixed_bfloat16 dtype policy, on one "
     "NVIDIA H100 80GB HBM3 shared by up to 7 concurrent training jobs, on the JPEG (q75) "
-    "CIFAR-10 copy built by make_cifar10_batches.py."
+    "copy of CIFAR-10."
 )
-UNTRAINED = ROOT / "docs" / "untrained.json"  # runs issue 5 asks for that were not made
-DATA = "CIFAR-10 test set (10,000 images), JPEG q75 copy (make_cifar10_batches.py)"
+UNTRAINED = ROOT / "docs" / "untrained.json"  # planned runs that were not made, with reasons
+# What the runs of that GPU window were trained on (their metrics.json predates the field).
+JPEG_TRAINING = (
+    "CIFAR-10 training set (50,000 images), JPEG q75 copy (every pixel differs slightly from "
+    "the official release)"
+)
 TAGS = {"improved_sgd": "improved"}  # any other recipe is an article recipe: tag "article"
 _EPOCH = re.compile(r"^Epoch (\d+)/(\d+)$")
 
@@ -89,7 +93,7 @@ def run_facts(job: Path) -> dict:
         "backend": metrics["backend"],
         "keras_version": metrics["keras"],
         "seed": metrics["seed"],
-        "data": DATA,
+        "training_data": metrics.get("training_data", JPEG_TRAINING),
     }
     return {"metrics": metrics, "run_info": run_info, "notes": " ".join(notes), "tag": tag}
 
@@ -104,6 +108,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     from keras_cifar_zoo import evaluate, load_cifar10, load_model
+    from keras_cifar_zoo.data import describe_copy
     from keras_cifar_zoo.weights.publish import publish
 
     _, test = load_cifar10(args.data_dir)
@@ -123,6 +128,7 @@ def main() -> int:
         runs.sort(key=lambda job: facts[job]["metrics"]["seed"])
         published, others = runs[0], runs[1:]
         run_info = dict(facts[published]["run_info"])
+        run_info["data"] = describe_copy(args.data_dir)
         seed_runs = []
         if others:
             for job in runs:  # every seed measured the same way, here

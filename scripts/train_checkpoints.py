@@ -89,7 +89,10 @@ def run_job(spec: str, runs: Path, data: str, precision: str) -> None:
         "history_params": {
             k: v for k, v in history.params.items() if isinstance(v, (str, int, float))
         },
-        "evaluated_on": "CIFAR-10 test set, JPEG q75 copy (make_cifar10_batches.py)",
+        "data": zoo.data.describe_copy(data) if data else "CIFAR-10 test set (10,000 images)",
+        "training_data": (
+            zoo.data.describe_copy(data, "train") if data else "CIFAR-10 training set"
+        ),
     }
     with (
         h5py.File(out / "weights.weights.h5") as src,

@@ -16,6 +16,7 @@ from PIL import Image
 from keras_cifar_zoo import CLASS_NAMES
 from keras_cifar_zoo.cli import main
 from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
+from keras_cifar_zoo.registry import build_model
 
 has_matplotlib = importlib.util.find_spec("matplotlib") is not None
 
@@ -81,7 +82,7 @@ def test_train_writes_a_checkpoint_and_curves(trained):
 def test_train_again_returns_the_finished_run(trained, dataset, capsys):
     out, _ = trained
     code, stdout, _ = run(
-        capsys, "train", "simple_cnn", "--epochs", "1", "--batch-size", "32",
+        capsys, "train", "simple_cnn", "--epochs", "1", "--batch-size", "32", "--seed", "0",
         "--out", out, "--data-dir", dataset,
     )  # fmt: skip
     assert code == 0 and "trained simple_cnn with recipe article_001" in stdout
@@ -148,7 +149,7 @@ def test_user_errors_print_one_line(trained, dataset, capsys, tmp_path):
     assert_one_error_line(code, err, f"No CIFAR-10 in {empty}")
 
     code, _, err = run(
-        capsys, "train", "simple_cnn", "--epochs", "2", "--batch-size", "32",
+        capsys, "train", "simple_cnn", "--epochs", "2", "--batch-size", "32", "--seed", "0",
         "--out", out, "--data-dir", dataset,
     )  # fmt: skip
     assert_one_error_line(code, err, "holds a run with other settings (epochs=1)")
@@ -160,3 +161,101 @@ def test_user_errors_print_one_line(trained, dataset, capsys, tmp_path):
     text.write_text("not an image")
     code, _, err = run(capsys, "predict", "simple_cnn", text, "--weights", out / "model.keras")
     assert_one_error_line(code, err, f"Cannot read image {text}", "Pass PNG or JPEG files.")
+
+
+def assert_usage_error(code: int, out: str, err: str, *fragments: str) -> None:
+    """argparse-style: exit 2, nothing on stdout, one line on stderr."""
+    assert code == 2 and out == "", err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-cifar-zoo: error: argument "), err
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize(("top", "said"), [("0", "got 0"), ("-3", "got -3"), ("two", "'two'")])
+def test_predict_refuses_a_top_below_one(capsys, tmp_path, top, said):
+    image = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
+    code, out, err = run(
+        capsys, "predict", "simple_cnn", image, "--weights", "w.keras", "--top", top
+    )
+    assert_usage_error(code, out, err, "argument --top: ", said, "keras-cifar-zoo predict --help")
+
+
+def test_train_refuses_a_file_as_output_folder(capsys, dataset, tmp_path):
+    (tmp_path / "notes.txt").write_text("x")
+    code, out, err = run(
+        capsys, "train", "simple_cnn", "--out", tmp_path / "notes.txt", "--data-dir", dataset
+    )
+    assert_usage_error(
+        code, out, err, f"argument --out: {str(tmp_path / 'notes.txt')!r} is a file; pass a folder"
+    )
+    code, out, err = run(
+        capsys,
+        "train",
+        "simple_cnn",
+        "--out",
+        tmp_path / "notes.txt" / "run",
+        "--data-dir",
+        dataset,
+    )
+    assert_usage_error(code, out, err, "is a file, not a folder")
+
+
+def test_default_output_folder_that_is_a_file(capsys, dataset, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    (tmp_path / "runs" / "simple_cnn").write_text("x")
+    code, _, err = run(capsys, "train", "simple_cnn", "--data-dir", dataset)
+    assert_one_error_line(
+        code, err, "The checkpoint folder runs/simple_cnn is a file; pass --out FOLDER."
+    )
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict"])
+def test_plot_must_be_a_png_file(capsys, tmp_path, command):
+    image = tmp_path / "a.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
+    images = [image] if command == "predict" else []
+    base = [command, "simple_cnn", *images, "--weights", "w.keras", "--plot"]
+    code, out, err = run(capsys, *base, tmp_path / "cm.txt")
+    assert_usage_error(code, out, err, "argument --plot: the image is written as PNG")
+    code, out, err = run(capsys, *base, tmp_path)
+    assert_usage_error(code, out, err, f"argument --plot: {str(tmp_path)!r} is a folder")
+
+
+def test_predict_checks_the_images_before_loading_the_model(capsys, tmp_path):
+    # The weights do not exist either: the missing image is reported first, without building.
+    for path, state in ((tmp_path / "gone.png", "does not exist"), (tmp_path, "is a folder")):
+        code, _, err = run(capsys, "predict", "simple_cnn", path, "--weights", "none.keras")
+        assert_one_error_line(code, err, f"Cannot read image {path}: it {state}. Pass PNG or")
+
+
+def test_cli_errors_name_the_flags_of_the_command(trained, capsys, tmp_path):
+    weights = trained[0] / "model.keras"
+    argv = ["evaluate", "simple_cnn", "--weights", weights, "--data-dir", tmp_path / "x"]
+    code, _, err = run(capsys, *argv)
+    assert_one_error_line(code, err, "the path does not exist", "(--data-dir on the command line)")
+
+
+@pytest.mark.parametrize("count", [1, 63, 64, 65, 130])
+def test_predict_runs_in_batches_of_one_shape(count, monkeypatch):
+    from keras_cifar_zoo.cli import training as cli_training
+    from keras_cifar_zoo.training import evaluation
+
+    seen = []
+    real = evaluation.predict
+
+    def spy(model, images, **kwargs):
+        seen.append((images.shape[0], kwargs["batch_size"]))
+        return real(model, images, **kwargs)
+
+    monkeypatch.setattr("keras_cifar_zoo.training.predict", spy)
+    model = build_model("simple_cnn")
+    images = np.random.default_rng(0).integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
+    probabilities = cli_training.predict_in_fixed_batches(model, images)
+    [(total, batch)] = seen
+    assert total % batch == 0 and batch == min(count, cli_training.PREDICT_BATCH)
+    np.testing.assert_allclose(
+        probabilities, real(model, images).probabilities, rtol=1e-5, atol=1e-6
+    )

@@ -9,10 +9,13 @@ import os
 import re
 import subprocess
 import sys
+import textwrap
+import time
 import types
 
 import pytest
 
+import keras_cifar_zoo
 from keras_cifar_zoo import UnknownModelError, __version__, cli, list_models, model_info
 from keras_cifar_zoo.cli import main
 from keras_cifar_zoo.cli._table import format_fields, format_table
@@ -202,21 +205,128 @@ def test_format_helpers():
     assert lines[2].startswith(" " * 8)
 
 
-def test_python_dash_m_runs_the_cli():
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run(
-        [sys.executable, "-m", "keras_cifar_zoo", "info", "nope"],
+def _cli(*argv: str, **env: str) -> subprocess.CompletedProcess:
+    """Runs ``python -m keras_cifar_zoo`` as a user would: TensorFlow's log level not set."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("TF_CPP_", "KERAS_CIFAR"))}
+    return subprocess.run(
+        [sys.executable, "-m", "keras_cifar_zoo", *argv],
         capture_output=True,
         text=True,
-        env=env,
+        env=clean | env,
         timeout=300,
     )
+
+
+def test_python_dash_m_runs_the_cli():
+    done = _cli("info", "nope")
     assert done.returncode == 1
-    assert "Traceback" not in done.stderr
-    # TensorFlow may print its own start-up lines first; ours is the last one.
-    assert (
-        done.stderr.strip()
-        .splitlines()[-1]
-        .startswith("keras-cifar-zoo: error: Unknown model 'nope'.")
-    )
     assert done.stdout == ""
+    # The error line only: no TensorFlow start-up lines before it.
+    assert done.stderr.splitlines() == [
+        "keras-cifar-zoo: error: Unknown model 'nope'. Call keras_cifar_zoo.list_models() or run "
+        "`keras-cifar-zoo list` to see all 17 models. Received: name='nope'"
+    ]
+
+
+def test_list_prints_no_tensorflow_log_lines():
+    done = _cli("list")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert done.stdout.splitlines()[-1] == "17 models; details: keras-cifar-zoo info NAME"
+
+
+def test_help_is_fast():
+    start = time.monotonic()
+    done = _cli("--help")
+    elapsed = time.monotonic() - start
+    assert done.returncode == 0 and "usage: keras-cifar-zoo" in done.stdout
+    assert done.stderr == ""
+    assert elapsed < 1.5, f"--help took {elapsed:.2f} s"  # about 0.2 s; 5 s with TensorFlow
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["predict", "--help"],
+        ["--version"],
+        ["lst"],
+        ["predict", "simple_cnn", "x.png", "--weights", "w.keras", "--top", "0"],
+        ["demo", "--out", "grid.jpg"],
+    ],
+)
+def test_parsing_does_not_import_keras(argv: list[str]):
+    code = textwrap.dedent(
+        f"""
+        import contextlib, io, json, sys
+        from keras_cifar_zoo.cli import main
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            status = main({argv!r})
+        heavy = sorted({{m.split(".")[0] for m in sys.modules}} & {{"keras", "tensorflow", "jax"}})
+        print(json.dumps([status, heavy]))
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    status, heavy = json.loads(done.stdout)
+    assert heavy == [] and status in (0, 2)
+
+
+def test_importing_the_package_is_cheap_and_complete():
+    code = textwrap.dedent(
+        """
+        import json, os, sys
+        import keras_cifar_zoo
+        before = sorted({m.split(".")[0] for m in sys.modules} & {"keras", "tensorflow"})
+        from keras_cifar_zoo.registry import list_models
+        print(json.dumps({
+            "before": before,
+            "models": len(list_models()),
+            "load_model": keras_cifar_zoo.load_model.__module__,
+            "training": keras_cifar_zoo.training.__name__,
+            "tf_log_level": os.environ.get("TF_CPP_MIN_LOG_LEVEL"),
+        }))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report.pop("tf_log_level") != "3"  # only the command line silences TensorFlow
+    assert report == {
+        "before": [],
+        "models": len(list_models()),
+        "load_model": "keras_cifar_zoo.registry",
+        "training": "keras_cifar_zoo.training",
+    }
+    with pytest.raises(AttributeError, match="has no attribute 'nope'"):
+        keras_cifar_zoo.nope  # noqa: B018
+
+
+@pytest.mark.parametrize(
+    ("argv", "fragment"),
+    [
+        (["demo", "--out", "grid.jpg"], "argument --out: the image is written as PNG, so the "),
+        (["predict", "simple_cnn", "a.png", "--weights", "w.keras", "--top", "0"], "--top"),
+        (["evaluate", "simple_cnn", "--weights", "w.keras", "--plot", "cm.pdf"], "--plot"),
+    ],
+)
+def test_bad_values_are_refused_while_parsing(capsys, argv, fragment):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert_one_error_line(err, fragment, "--help")
+
+
+def test_output_folders_must_not_be_files(capsys, tmp_path):
+    (tmp_path / "taken").write_text("x")
+    code, _, err = run(capsys, "demo", "--out", str(tmp_path))
+    assert code == 2
+    assert_one_error_line(err, f"argument --out: {str(tmp_path)!r} is a folder; pass a file name")
+    code, _, err = run(capsys, "demo", "--out", str(tmp_path / "taken" / "grid.png"))
+    assert code == 2
+    assert_one_error_line(
+        err, f"{str(tmp_path / 'taken')!r} is a file, not a folder (see 'keras-cifar-zoo demo"
+    )

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import pickle
+import re
 import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from keras_cifar_zoo import CLASS_NAMES, CorruptDatasetError, DatasetNotFoundError, load_cifar10
+from keras_cifar_zoo import (
+    CLASS_NAMES,
+    CorruptDatasetError,
+    DatasetNotFoundError,
+    InvalidTypeError,
+    load_cifar10,
+)
 from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 
 
@@ -77,6 +84,49 @@ def test_missing_everywhere_names_variable_and_layout(tmp_path, monkeypatch):
 def test_explicit_data_dir_without_data(tmp_path):
     with pytest.raises(DatasetNotFoundError, match=r"No CIFAR-10 in .*Received: data_dir="):
         load_cifar10(tmp_path)
+
+
+def test_explicit_data_dir_that_does_not_exist(tmp_path):
+    with pytest.raises(
+        DatasetNotFoundError,
+        match=re.escape(
+            f"No CIFAR-10 in {tmp_path / 'nope'}: the path does not exist. data_dir must name a "
+            "folder holding cifar-10-batches-py/ (data_batch_1..5, test_batch) or "
+            "cifar-10-python.tar.gz; point it at one (--data-dir on the command line). "
+            f"Received: data_dir={str(tmp_path / 'nope')!r}"
+        ),
+    ):
+        load_cifar10(tmp_path / "nope")
+
+
+def test_explicit_data_dir_that_is_a_batch_file(tiny_cifar):
+    root, _, _ = tiny_cifar
+    batch = root / "cifar-10-batches-py" / TEST_BATCH
+    with pytest.raises(
+        DatasetNotFoundError,
+        match=re.escape(f"No CIFAR-10 in {batch}: the path is a file, not a folder. data_dir "),
+    ):
+        load_cifar10(batch)
+
+
+def test_env_variable_is_checked_only_when_it_is_used(tiny_cifar, tmp_path, monkeypatch):
+    root, _, _ = tiny_cifar
+    monkeypatch.setenv("KERAS_CIFAR_ZOO_DATA", str(tmp_path / "nowhere"))
+    assert load_cifar10(root)[1][0].shape == (2, 32, 32, 3)  # data_dir wins, env unused
+    with pytest.raises(DatasetNotFoundError, match=r"the path does not exist\. KERAS_CIFAR_ZOO"):
+        load_cifar10(download=False)
+
+
+@pytest.mark.parametrize("bad", [1, None, "yes"])
+def test_download_must_be_a_bool(bad):
+    with pytest.raises(InvalidTypeError, match=r"download must be True or False\. Received: "):
+        load_cifar10(download=bad)
+
+
+@pytest.mark.parametrize("bad", [0, 3.5, b"/data", ["/data"]])
+def test_data_dir_must_be_a_path(bad):
+    with pytest.raises(InvalidTypeError, match=r"^data_dir must be the path \(a str or os\.Path"):
+        load_cifar10(bad)
 
 
 def test_truncated_batch(tiny_cifar):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shutil
 from pathlib import Path
@@ -11,10 +12,11 @@ import huggingface_hub
 import numpy as np
 import pytest
 
-from keras_cifar_zoo import CLASS_NAMES, evaluate, load_cifar10, load_model, model_info
+from keras_cifar_zoo import CLASS_NAMES, evaluate, load_cifar10, load_weights
 from keras_cifar_zoo.cli import main
 from keras_cifar_zoo.cli.demo import embedded_dir, load_embedded
 from keras_cifar_zoo.errors import ZooError
+from keras_cifar_zoo.registry import build_model
 from keras_cifar_zoo.weights.hub import file_hash
 from keras_cifar_zoo.weights.manifest import load_manifest
 
@@ -45,9 +47,9 @@ def test_demo_prints_what_evaluate_measures_on_the_sample(
     out = capsys.readouterr().out
 
     demo = load_embedded()
-    expected = evaluate(
-        load_model(demo.model, weights=demo.weights), data=(demo.images, demo.labels)
-    )
+    model = build_model(demo.model, preprocessing=demo.preprocessing)  # what it trained with
+    load_weights(model, demo.weights)
+    expected = evaluate(model, data=(demo.images, demo.labels))
     printed = re.search(r"^accuracy (\d\.\d{4}) \((\d+)/200\)$", out, re.MULTILINE)
     assert printed, out
     assert printed[1] == f"{expected['accuracy']:.4f}"
@@ -56,6 +58,8 @@ def test_demo_prints_what_evaluate_measures_on_the_sample(
         row = re.search(rf"^  {name} +(\d\.\d{{4}}) \((\d+)/20\)$", out, re.MULTILINE)
         assert row and row[1] == f"{expected['per_class_accuracy'][name]:.4f}", name
     assert f"model: {demo.model}, weights cifar10:{demo.tag}" in out
+    published = MANIFEST.find(demo.model, demo.tag).metrics.accuracy
+    assert f"the whole test set (10,000 images) measures {published:.4f}" in out
     if HAS_MATPLOTLIB:
         assert f"grid: {grid}" in out
         assert grid.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -77,10 +81,9 @@ def test_embedded_checkpoint_is_the_published_one_with_most_accuracy_per_byte():
     (record,) = entry.files
     assert file_hash(demo.weights) == record.sha256 == demo.description["sha256"]
     assert demo.weights.stat().st_size == record.size
-    assert demo.description["manifest_accuracy"] == entry.metrics.accuracy
+    assert demo.preprocessing == entry.preprocessing
     best = max(MANIFEST.entries, key=lambda e: e.metrics.accuracy / sum(f.size for f in e.files))
     assert (best.model, best.tag) == (demo.model, demo.tag)
-    assert entry.preprocessing == model_info(demo.model).preprocessing
     size = sum(p.stat().st_size for p in embedded_dir().iterdir())
     assert size < 3 * 2**20, f"the embedded default holds {size:,} bytes"
 
@@ -98,6 +101,9 @@ def test_embedded_sample_holds_real_test_images(cifar10_dir: Path):
     _, (images, labels) = load_cifar10(cifar10_dir)
     np.testing.assert_array_equal(demo.images, images[demo.indices])
     np.testing.assert_array_equal(demo.labels, labels[demo.indices])
+    filled = cifar10_dir / "cifar-10-batches-py" / "jpeg_filled.json"
+    if filled.is_file():  # the lossless copy: only official pixels are embedded
+        assert not set(demo.indices.tolist()) & set(json.loads(filled.read_text())["test"])
 
 
 def test_a_damaged_embedded_checkpoint_is_refused(tmp_path: Path):

@@ -1,5 +1,6 @@
 """evaluate and predict: numbers equal a hand count on a model whose outputs are known, and
-every bad input is refused with its message."""
+every bad input (images scaled to [0, 1], a model without class probabilities) is refused
+with its message."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from keras_cifar_zoo import (
     predict,
 )
 from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
+from keras_cifar_zoo.errors import ModelOutputError, PixelRangeError
 
 RAW = Preprocessing(name="raw", description="Raw pixels, unchanged.")
 HIT, MISS = 0.55, 0.05  # 0.55 + 9 * 0.05 == 1
@@ -208,14 +210,14 @@ def test_predict_and_evaluate_reject_bad_models_and_batch_sizes():
     [
         (np.zeros((2, 32, 32, 3)), InvalidTypeError,
          r"data must be a pair \(images, labels\)\. Received: type=ndarray"),
-        ((np.zeros((2, 32, 32, 3)), [1]), InvalidArgumentError,
+        ((np.zeros((2, 32, 32, 3), np.uint8), [1]), InvalidArgumentError,
          r"data\[1\] must be 2 integer class indices, shape \(2,\)\. Received: shape=\(1,\)"),
-        ((np.zeros((2, 32, 32, 3)), [1, 10]), InvalidArgumentError,
+        ((np.zeros((2, 32, 32, 3), np.uint8), [1, 10]), InvalidArgumentError,
          r"data\[1\] must lie in \[0, 10\)\. Received: min=1, max=10"),
-        ((np.zeros((2, 32, 32, 3)), [0.0, 1.0]), InvalidArgumentError, r"dtype=float64"),
+        ((np.zeros((2, 32, 32, 3), np.uint8), [0.0, 1.0]), InvalidArgumentError, r"dtype=float64"),
         ((np.full((2, 32, 32, 3), 999.0), [0, 1]), InvalidArgumentError,
          r"data\[0\] must hold raw pixels in 0-255"),
-        ((np.zeros((2, 16, 16, 3)), [0, 1]), InvalidArgumentError,
+        ((np.zeros((2, 16, 16, 3), np.uint8), [0, 1]), InvalidArgumentError,
          r"data\[0\] holds 16x16 images but 'oracle' takes 32x32"),
     ],
 )  # fmt: skip
@@ -227,3 +229,146 @@ def test_evaluate_rejects(data, error, match):
 def test_unknown_model_without_preprocessing_is_refused():
     with pytest.raises(InvalidArgumentError, match=r"Cannot tell how to preprocess images for "):
         predict(oracle_model(), images_predicting([1]))
+
+
+# --------------------------------------------------------------------- pixels scaled to [0, 1]
+
+UNIT_RANGE = (
+    r"{arg} holds float values that all lie in \[0, 1\], but the model takes raw pixels in "
+    r"0-255 and applies its own preprocessing: images scaled to \[0, 1\] look nearly black to "
+    r"it\. Pass raw 0-255 pixels \({arg} \* 255, or the uint8 images\), or "
+    r"allow_unit_range=True if these values are meant as they are\. "
+)
+
+
+def test_predict_and_evaluate_refuse_images_scaled_to_unit_range():
+    model = load_model("simple_cnn")
+    x = images_predicting([3, 1, 4])
+    with pytest.raises(
+        PixelRangeError,
+        match=UNIT_RANGE.format(arg="images") + r"Received: dtype=float64, min=0\.0, max=1\.0$",
+    ):
+        predict(model, np.concatenate([x / 255.0, np.zeros((1, 32, 32, 3))]))
+    with pytest.raises(
+        PixelRangeError, match=UNIT_RANGE.format(arg=r"data\[0\]") + r"Received: dtype=float32"
+    ):
+        evaluate(model, data=((x / 255).astype(np.float32), [3, 1, 4]))
+
+
+def test_an_all_zero_float_batch_is_refused_too():
+    """Black float images lie in [0, 1] like scaled ones; allow_unit_range lets them in."""
+    zeros = np.zeros((2, 32, 32, 3), np.float32)
+    with pytest.raises(PixelRangeError, match=r"Received: dtype=float32, min=0\.0, max=0\.0$"):
+        predict(oracle_model(), zeros, preprocessing=RAW)
+    assert predict(oracle_model(), zeros, preprocessing=RAW, allow_unit_range=True)
+    # the same pixels as integers are raw pixel values, accepted as before
+    assert predict(oracle_model(), zeros.astype(np.uint8), preprocessing=RAW)
+    assert predict(oracle_model(), zeros.astype(np.int64), preprocessing=RAW)
+
+
+def test_allow_unit_range_lets_scaled_images_through():
+    model = oracle_model()
+    x = images_predicting([0, 1]) / 255.0
+    assert predict(model, x, preprocessing=RAW, allow_unit_range=True).class_indices.tolist() == [
+        0,
+        0,
+    ]  # the oracle reads pixel (0, 0, red) as the class: 1/255 truncates to 0
+    result = evaluate(model, data=(x, [0, 0]), preprocessing=RAW, allow_unit_range=True)
+    assert result["accuracy"] == 1.0
+    with pytest.raises(
+        InvalidTypeError,
+        match=r"allow_unit_range must be True or False\. Received: allow_unit_range='no'",
+    ):
+        predict(model, x, preprocessing=RAW, allow_unit_range="no")
+    with pytest.raises(InvalidTypeError, match=r"Received: allow_unit_range=1"):
+        evaluate(model, data=(x, [0, 0]), preprocessing=RAW, allow_unit_range=1)
+
+
+# ------------------------------------------------------------- models without probabilities
+
+NEEDS_PROBABILITIES = (
+    r"but one row of class probabilities per image is needed, shape \(N, num_classes\) with "
+    r"num_classes >= 2\. Build it with include_top=True, or end it in a softmax classifier\. "
+)
+
+
+def test_a_model_without_its_top_is_refused():
+    base = load_model("simple_cnn", include_top=False)
+    x = images_predicting([1, 2])
+    message = (
+        r"Model 'simple_cnn' outputs shape \(None, 14, 14, 64\), "
+        + NEEDS_PROBABILITIES
+        + r"Received: model\.output_shape=\(None, 14, 14, 64\)$"
+    )
+    with pytest.raises(ModelOutputError, match=message):
+        predict(base, x)
+    with pytest.raises(ModelOutputError, match=message):
+        evaluate(base, data=(x, [1, 2]))
+
+
+def _model(outputs_of, name="head"):
+    inputs = keras.Input((32, 32, 3))
+    flat = keras.layers.GlobalAveragePooling2D()(inputs)
+    return keras.Model(inputs, outputs_of(flat), name=name)
+
+
+@pytest.mark.parametrize(
+    ("outputs_of", "match"),
+    [
+        (lambda h: keras.layers.Dense(1, activation="sigmoid")(h),
+         r"Model 'head' outputs shape \(None, 1\), " + NEEDS_PROBABILITIES
+         + r"Received: model\.output_shape=\(None, 1\)$"),
+        (lambda h: keras.layers.Reshape((3, 1))(h),
+         r"outputs shape \(None, 3, 1\), .*Received: model\.output_shape=\(None, 3, 1\)$"),
+        (lambda h: [keras.layers.Dense(10, activation="softmax")(h)] * 2,
+         r"Model 'head' outputs 2 tensors, .*Received: model\.output_shape=\[\(None, 10\), "
+         r"\(None, 10\)\]$"),
+    ],
+)  # fmt: skip
+def test_outputs_of_another_shape_are_refused(outputs_of, match):
+    model = _model(outputs_of)
+    x = images_predicting([1, 2])
+    with pytest.raises(ModelOutputError, match=match):
+        predict(model, x, preprocessing=RAW)
+    with pytest.raises(ModelOutputError, match=match):
+        evaluate(model, data=(x, [0, 1]), preprocessing=RAW)
+
+
+def test_logits_are_not_probabilities():
+    model = _model(lambda h: keras.layers.Dense(10, kernel_initializer="ones")(h))
+    match = (
+        r"Model 'head' outputs values that are not class probabilities: each row must be >= 0 "
+        r"and sum to 1\. End the model in a softmax \(zoo models: build them with "
+        r"include_top=True\), and check its weights are finite\. Received: min=.*, row sums in "
+    )
+    x = images_predicting([1, 2])
+    with pytest.raises(ModelOutputError, match=match):
+        predict(model, x, preprocessing=RAW)
+    with pytest.raises(ModelOutputError, match=match):
+        evaluate(model, data=(x, [0, 1]), preprocessing=RAW)
+
+
+def test_a_subclassed_model_is_checked_on_what_it_returns():
+    """Its output shape is unknown before it is called: its actual output is checked."""
+
+    class Features(keras.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(
+        ModelOutputError,
+        match=r"Model 'features' outputs shape \(None, 32, 32, 3\), " + NEEDS_PROBABILITIES,
+    ):
+        predict(Features(name="features"), images_predicting([1]), preprocessing=RAW)
+
+
+def test_the_cifar10_test_set_needs_ten_classes(tmp_path):
+    """Refused before the test set is even looked for."""
+    model = _model(lambda h: keras.layers.Dense(3, activation="softmax")(h), name="three")
+    with pytest.raises(
+        ModelOutputError,
+        match=r"Model 'three' outputs 3 class probabilities but CIFAR-10 has 10 classes\. Build "
+        r"it with num_classes=10, or pass data= with labels in \[0, 3\)\. "
+        r"Received: num_classes=3$",
+    ):
+        evaluate(model, preprocessing=RAW, data_dir=tmp_path)

@@ -428,6 +428,14 @@ def test_num_classes_wrong_type(bad):
     assert isinstance(caught.value, ValueError)
 
 
+@pytest.mark.parametrize("integer", [np.int64, np.int32, np.uint16])
+def test_numpy_integers_work_like_python_integers(integer):
+    model = load_model("simple_cnn", num_classes=integer(100), input_shape=(integer(36), 36, 3))
+    assert model.output_shape == (None, 100) and model.input_shape == (None, 36, 36, 3)
+    with pytest.raises(InvalidNumClassesError, match=r"Received: num_classes=np\.float32\(10\.0\)"):
+        load_model("simple_cnn", num_classes=np.float32(10))
+
+
 @pytest.mark.parametrize(
     "bad",
     [(32, 32), (32, 32, 3, 1), "32x32x3", (32.0, 32, 3), (32, None, 3), (True, 32, 3), 32],

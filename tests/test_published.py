@@ -16,6 +16,7 @@ import pytest
 from hub_stand_in import HubStandIn
 
 from keras_cifar_zoo import evaluate, list_models, load_cifar10, load_model
+from keras_cifar_zoo.data import describe_copy
 from keras_cifar_zoo.weights.hub import file_hash
 from keras_cifar_zoo.weights.manifest import check_against_registry, load_manifest
 
@@ -29,6 +30,18 @@ MANIFEST = load_manifest(MANIFEST_PATH)
 UNTRAINED = json.loads((ROOT / "docs" / "untrained.json").read_text(encoding="utf-8"))
 HUB_BUDGET = 250_000_000  # bytes: issue 5 allows hub/ at most 250 MB
 TOLERANCE = 0.001  # 0.1 point
+LOSSLESS_TEST = (
+    "CIFAR-10 test set (10,000 images), lossless copy: official pixels, split and order (20 of "
+    "the 10,000 images filled in from a JPEG q75 copy)"
+)
+LOSSLESS_TRAIN = (
+    "CIFAR-10 training set (50,000 images), lossless copy: official pixels, split and order "
+    "(77 of the 50,000 images filled in from a JPEG q75 copy)"
+)
+JPEG_TRAIN = (
+    "CIFAR-10 training set (50,000 images), JPEG q75 copy (every pixel differs slightly from "
+    "the official release)"
+)
 EVAL_BATCH = 256  # 1000 measured no faster on a 2-core CPU
 
 needs_hub = pytest.mark.skipif(not HUB.is_dir(), reason="hub/ is not in this checkout")
@@ -49,9 +62,12 @@ def test_manifest_entries_agree_with_the_registry_and_the_tag_policy():
     check_against_registry(MANIFEST)
     for entry in MANIFEST.entries:
         m = entry.metrics
-        assert m.num_images == 10_000 and "JPEG q75" in m.data
+        assert m.num_images == 10_000 and m.data == LOSSLESS_TEST
+        assert m.training_data in (LOSSLESS_TRAIN, JPEG_TRAIN)
+        assert (m.jpeg_copy_accuracy is not None) == (m.training_data == JPEG_TRAIN)
         assert entry.dtype == "float16"
-        assert entry.tag == ("improved" if entry.recipe.name == "improved_sgd" else "article")
+        improved = entry.recipe.name.startswith("improved_")
+        assert entry.tag == ("improved" if improved else "article")
         assert entry.repo_id == f"keras-cifar-zoo/{entry.model}-{entry.tag}"
         if m.seed_runs:
             assert m.seed_runs[0].seed == m.seed and m.seed_runs[0].accuracy == m.accuracy
@@ -78,6 +94,7 @@ def test_hub_holds_exactly_the_manifest_files_within_the_budget():
 
 @pytest.fixture(scope="module")
 def test_set(cifar10_dir: Path):
+    assert describe_copy(cifar10_dir) == LOSSLESS_TEST, "published numbers are lossless-copy ones"
     _, test = load_cifar10(cifar10_dir)
     return test
 

@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 from jax_rerun import JAX_MISSING, pytest_under_jax
 from keras import ops
+from tiny_training import BATCH, IMAGES, STEPS, tiny_recipe
 
 from keras_cifar_zoo import (
     Augmentation,
     InvalidArgumentError,
     InvalidTypeError,
-    Recipe,
     Schedule,
     TrainingDivergedError,
     UnknownRecipeError,
@@ -33,10 +33,6 @@ from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE, RESCALE_0_1
 from keras_cifar_zoo.training.augment import RandomAugment
 from keras_cifar_zoo.training.fit import TEST_SET_NOTE
-
-IMAGES = 32
-BATCH = 8
-STEPS = IMAGES // BATCH
 
 
 @keras.saving.register_keras_serializable(package="zoo_tests")
@@ -76,20 +72,6 @@ def tiny_model(name="tiny", *, preprocessing_layer=False):
     x = keras.layers.Flatten(name="flatten")(x)
     outputs = keras.layers.Dense(10, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
-
-
-def tiny_recipe(**changes) -> Recipe:
-    base = Recipe(
-        name="tiny",
-        article="000",
-        description="A test recipe.",
-        optimizer="SGD",
-        optimizer_config={"momentum": 0.9},
-        schedule=Schedule("piecewise", (0.01,)),
-        epochs=2,
-        batch_size=BATCH,
-    )
-    return dataclasses.replace(base, **changes)
 
 
 @pytest.fixture
@@ -335,7 +317,9 @@ def test_resume_refuses_other_settings(data, tmp_path):
     ):
         fit(tiny_model(), data, **{**options, "recipe": tiny_recipe(epochs=2)})
     with pytest.raises(
-        InvalidArgumentError, match=r"\(train_images=32\).*Received: train_images=16"
+        InvalidArgumentError,
+        match=r"\(train_images=32, data_sha1='[0-9a-f]{40}'\).*"
+        r"Received: train_images=16, data_sha1='[0-9a-f]{40}'$",
     ):
         fit(tiny_model(), (data[0][:16], data[1][:16]), **options)
     with pytest.raises(InvalidArgumentError, match=r"\(model='tiny'\).*Received: model='other'"):
@@ -363,7 +347,7 @@ def test_nan_loss_raises_and_keeps_the_last_good_checkpoint(data, tmp_path):
     with pytest.raises(
         TrainingDivergedError,
         match=r"Training tiny diverged: the loss was not finite in epoch 2\. Lower the learning "
-        r"rate.*Received: recipe='tiny'",
+        r"rate.*the last good epoch \(1\) is kept in checkpoint_dir .*Received: recipe='tiny'",
     ) as caught:
         fit(tiny_model(), data, callbacks=[PoisonAt(1)], **options)
     assert isinstance(caught.value, ArithmeticError)
@@ -533,6 +517,26 @@ def test_bad_validation_data_names_itself(data):
         ({"callbacks": ["csv"]}, InvalidTypeError, r"Received: callbacks=\['csv'\]"),
         ({"distribution": "data_parallel"}, InvalidArgumentError,
          r"distribution needs a model name.*Received: model_or_name=<keras\.Model 'tiny'>"),
+        ({"seed": "a"}, InvalidTypeError,
+         r"seed must be None or an integer in \[0, 2\*\*32\)\. Received: seed='a'"),
+        ({"seed": True}, InvalidTypeError, r"Received: seed=True"),
+        ({"seed": 1.0}, InvalidTypeError, r"Received: seed=1\.0"),
+        ({"seed": -1}, InvalidArgumentError,
+         r"seed must be None or an integer in \[0, 2\*\*32\)\. Received: seed=-1"),
+        ({"seed": 2**32}, InvalidArgumentError, r"Received: seed=4294967296"),
+        ({"verbose": "loud"}, InvalidArgumentError,
+         r"verbose must be 'auto', 0 \(silent\), 1 \(progress bar\) or 2 \(one line per "
+         r"epoch\)\. Received: verbose='loud'"),
+        ({"verbose": 3}, InvalidArgumentError, r"Received: verbose=3"),
+        ({"verbose": True}, InvalidArgumentError, r"Received: verbose=True"),
+        ({"checkpoint_dir": 123}, InvalidTypeError,
+         r"checkpoint_dir must be a path \(str or os\.PathLike\) or None\. "
+         r"Received: checkpoint_dir=123"),
+        ({"csv_log": ["log.csv"]}, InvalidTypeError,
+         r"csv_log must be a path.*Received: csv_log=\['log\.csv'\]"),
+        ({"tensorboard_dir": 1.5}, InvalidTypeError, r"Received: tensorboard_dir=1\.5"),
+        ({"allow_unit_range": "yes"}, InvalidTypeError,
+         r"allow_unit_range must be True or False\. Received: allow_unit_range='yes'"),
     ],
 )  # fmt: skip
 def test_bad_arguments_are_refused(data, kwargs, error, match):

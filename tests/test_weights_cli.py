@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import socket
+import time
 from pathlib import Path
 
 import hub_stand_in
 import pytest
 from hub_stand_in import HubStandIn
+from run_records import RUN, same_result
 
 from keras_cifar_zoo.cli import main
+from keras_cifar_zoo.data import describe_copy
 from keras_cifar_zoo.registry import build_model
 from keras_cifar_zoo.weights import hub
 from keras_cifar_zoo.weights.manifest import load_manifest
@@ -19,11 +23,6 @@ hub_env = hub_stand_in.hub_env  # fixtures
 hub_server = hub_stand_in.hub_server
 
 NAME = "resnet20_v1"
-RUN = {"epochs": 1, "wall_time_s": 1.0, "hardware": "test machine", "backend": "tensorflow"}
-
-
-def _same(model) -> dict:
-    return {"accuracy": 0.5, "loss": 1.0, "num_images": 10}
 
 
 @pytest.fixture
@@ -37,7 +36,7 @@ def published(tmp_path: Path, hub_env, monkeypatch: pytest.MonkeyPatch) -> Path:
         run_info=RUN,
         recipe="improved_sgd",
         data_name="placeholder",
-        evaluate_fn=_same,
+        evaluate_fn=same_result,
     )
     monkeypatch.setenv("KERAS_CIFAR_ZOO_MANIFEST", str(tmp_path / "repo" / "weights_manifest.json"))
     return tmp_path / "repo"
@@ -93,7 +92,10 @@ def test_publish_needs_training_information(tmp_path: Path, capsys: pytest.Captu
         ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), "--root", str(tmp_path)]
     )
     assert code == 1
-    assert "run_info lacks epochs, wall_time_s, hardware, backend" in capsys.readouterr().err
+    assert (
+        "run_info lacks epochs, wall_time_s, hardware, backend, training_data"
+        in capsys.readouterr().err
+    )
     (tmp_path / "run.json").write_text("[1]")
     args = ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), "--run-info"]
     assert main([*args, str(tmp_path / "run.json")]) == 2
@@ -105,7 +107,7 @@ def test_publish_options_beat_the_run_info_file(
 ):
     from keras_cifar_zoo.weights import publish as publish_module
 
-    monkeypatch.setattr(publish_module, "_default_evaluator", lambda data, data_dir: _same)
+    monkeypatch.setattr(publish_module, "_default_evaluator", lambda data, data_dir: same_result)
     build_model(NAME).save_weights(tmp_path / "w.weights.h5")
     metrics = {  # the shape of scripts/train_checkpoints.py's metrics.json
         "recipe": "article_004",
@@ -114,7 +116,8 @@ def test_publish_options_beat_the_run_info_file(
         "device": "NVIDIA H100 80GB HBM3",
         "backend": "jax",
         "keras": "3.15.1",
-        "evaluated_on": "CIFAR-10 test set, JPEG q75 copy",
+        "data": "CIFAR-10 test set (10,000 images), lossless copy",
+        "training_data": "CIFAR-10 training set (50,000 images), lossless copy",
     }
     (tmp_path / "metrics.json").write_text(json.dumps(metrics))
     args = ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), "--run-info"]
@@ -125,6 +128,9 @@ def test_publish_options_beat_the_run_info_file(
     assert main([*args, "--epochs", "90", "--hardware", "1 GPU, shared"]) == 0
     m = load_manifest(tmp_path / "weights_manifest.json").find(NAME).metrics
     assert (m.epochs, m.hardware, m.keras_version) == (90, "1 GPU, shared", "3.15.1")
+    assert main([*args, "--training-data", "CIFAR-10 training set, official release"]) == 0
+    m = load_manifest(tmp_path / "weights_manifest.json").find(NAME).metrics
+    assert m.training_data == "CIFAR-10 training set, official release"
 
 
 @pytest.mark.slow
@@ -145,8 +151,6 @@ def test_publish_on_the_real_test_set(
             str(tmp_path / "run.json"),
             "--hardware",
             "override",
-            "--data-name",
-            "CIFAR-10 test set, JPEG q75 copy",
             "--data-dir",
             str(cifar10_dir),
             "--dry-run",
@@ -156,5 +160,97 @@ def test_publish_on_the_real_test_set(
     assert code == 0, out
     entry = load_manifest(tmp_path / "weights_manifest.json").find(NAME)
     assert entry.metrics.num_images == 10_000 and entry.metrics.hardware == "override"
+    assert entry.metrics.data == describe_copy(cifar10_dir)  # named by the copy's SOURCE.txt
     assert f"accuracy {entry.metrics.accuracy:.4f}" in out
     assert "would upload 3 files to" in out
+
+
+def _one_error(err: str) -> str:
+    lines = err.strip().splitlines()
+    errors = [line for line in lines if line.startswith("keras-cifar-zoo: error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0] and "Traceback" not in err, err
+    return errors[0]
+
+
+def test_download_errors_name_its_flags_not_keywords(
+    published: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+):
+    (tmp_path / "old-mirror").mkdir()
+    assert main(["download", NAME, "--hub-dir", str(tmp_path / "old-mirror"), "--offline"]) == 1
+    error = _one_error(capsys.readouterr().err)
+    assert f"The hub mirror at {tmp_path / 'old-mirror'} lacks keras-cifar-zoo/" in error
+    assert "(--offline or HF_HUB_OFFLINE=1)" in error
+    assert "or leave out --hub-dir and download it once with network access" in error
+    assert "hub_dir=" not in error and "local_files_only" not in error
+
+    assert main(["download", NAME, "--offline"]) == 1
+    error = _one_error(capsys.readouterr().err)
+    assert "use a local mirror (--hub-dir PATH or KERAS_CIFAR_ZOO_HUB=PATH)" in error
+
+    (tmp_path / "cache").write_text("x")
+    assert main(["download", NAME, "--cache-dir", str(tmp_path / "cache")]) == 1
+    assert _one_error(capsys.readouterr().err).endswith(
+        "Point --cache-dir PATH or HF_HUB_CACHE=PATH at a folder. "
+        f"Received: --cache-dir {str(tmp_path / 'cache')!r}"
+    )
+
+
+def test_commands_without_a_mirror_flag_name_the_variable(
+    published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+):
+    from PIL import Image
+
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert main(["predict", NAME, str(tmp_path / "a.png"), "--weights", "cifar10"]) == 1
+    error = _one_error(capsys.readouterr().err)
+    assert "use a local mirror (KERAS_CIFAR_ZOO_HUB=PATH)" in error and "hub_dir=" not in error
+
+    (tmp_path / "old-mirror").mkdir()
+    monkeypatch.setenv("KERAS_CIFAR_ZOO_HUB", str(tmp_path / "old-mirror"))
+    assert main(["evaluate", NAME, "--weights", "cifar10"]) == 1
+    error = _one_error(capsys.readouterr().err)
+    assert f"The hub mirror at {tmp_path / 'old-mirror'} lacks " in error
+    assert "or unset KERAS_CIFAR_ZOO_HUB and download it once" in error
+    assert "hub_dir=" not in error
+
+
+def test_download_without_network_fails_at_once(
+    published: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    for var in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        endpoint = f"http://127.0.0.1:{s.getsockname()[1]}"
+    start = time.monotonic()
+    assert main(["download", NAME, "--endpoint", endpoint]) == 1
+    assert time.monotonic() - start < 2.0
+    error = _one_error(capsys.readouterr().err)
+    assert f"{endpoint} cannot be reached ([Errno 111] Connection refused;" in error
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "said"),
+    [
+        ("--max-shard-size", "-1", "argument --max-shard-size: must be a finite number greater"),
+        ("--epochs", "0", "argument --epochs: must be 1 or more, got 0"),
+        ("--wall-time", "nan", "argument --wall-time: must be a finite number greater than 0"),
+    ],
+)
+def test_publish_refuses_impossible_numbers_while_parsing(
+    tmp_path: Path, capsys: pytest.CaptureFixture, option: str, value: str, said: str
+):
+    argv = ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), option, value]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines() == [
+        f"keras-cifar-zoo: error: {said}" + err.split(said, 1)[1].rstrip()
+    ]
+
+
+def test_publish_root_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture):
+    (tmp_path / "root").write_text("x")
+    argv = ["publish", NAME, "--checkpoint", "w.weights.h5", "--root", str(tmp_path / "root")]
+    assert main(argv) == 2
+    assert "argument --root: " in capsys.readouterr().err

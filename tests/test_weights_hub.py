@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
+import shutil
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -14,7 +18,13 @@ import hub_stand_in
 import pytest
 from hub_stand_in import HubStandIn, add_file, blob_files, cached_files, repo_commit
 
-from keras_cifar_zoo.errors import HubError, IntegrityError, InvalidArgumentError, ZooError
+from keras_cifar_zoo.errors import (
+    HubError,
+    IntegrityError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    ZooError,
+)
 from keras_cifar_zoo.weights import hub
 from keras_cifar_zoo.weights.manifest import FileRecord
 
@@ -287,3 +297,211 @@ def test_push_wraps_hub_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     (tmp_path / "repo").mkdir()
     with pytest.raises(HubError, match=r"Pushing .* failed: 401 Unauthorized. Check the token"):
         hub.push_folder(tmp_path / "repo", REPO, endpoint="http://127.0.0.1:1")
+
+
+# --- failing fast, and saying the right thing ------------------------------------------------
+
+PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")
+
+
+@pytest.fixture
+def closed_endpoint(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A local URL nothing listens on (connections are refused), reached without a proxy."""
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+def test_unreachable_hub_fails_at_once(hub_env: Path, closed_endpoint: str):
+    record = FileRecord(NAME, "0" * 64, 1)
+    start = time.monotonic()
+    with pytest.raises(
+        HubError,
+        match=re.escape(
+            f"Could not download {REPO}/{NAME}@main and it is not in the cache ({hub_env}): "
+            f"{closed_endpoint} cannot be reached ([Errno 111] Connection refused; set "
+            "HF_HUB_OFFLINE=1 to use only the cache). Check the network or HF_ENDPOINT, or use "
+            "a local mirror (hub_dir=PATH or KERAS_CIFAR_ZOO_HUB=PATH). Received: "
+        ),
+    ):
+        hub.download_file(REPO, record, endpoint=closed_endpoint)
+    assert time.monotonic() - start < 2.0  # huggingface_hub's own retries take about 23 s
+
+
+def test_unreachable_hub_still_serves_a_cached_file(
+    hub_server: HubStandIn, served: FileRecord, closed_endpoint: str
+):
+    first = hub.download_file(REPO, served, endpoint=hub_server.endpoint)
+    start = time.monotonic()
+    assert hub.download_file(REPO, served, revision=repo_commit(REPO)) == first
+    assert hub.download_file(REPO, served, endpoint=closed_endpoint) == first
+    assert time.monotonic() - start < 5.0
+
+
+@pytest.mark.parametrize("how", ["local_files_only", "HF_HUB_OFFLINE"])
+def test_offline_miss_fails_at_once(
+    hub_env: Path, closed_endpoint: str, monkeypatch: pytest.MonkeyPatch, how: str
+):
+    options = {"local_files_only": True} if how == "local_files_only" else {}
+    if how == "HF_HUB_OFFLINE":
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    start = time.monotonic()
+    with pytest.raises(HubError, match=r"is not in the cache .* and downloads are off"):
+        hub.download_file(REPO, FileRecord(NAME, "0" * 64, 1), endpoint=closed_endpoint, **options)
+    assert time.monotonic() - start < 2.0
+
+
+def test_a_proxy_decides_reachability(closed_endpoint: str, monkeypatch: pytest.MonkeyPatch):
+    assert isinstance(hub._unreachable(closed_endpoint), ConnectionRefusedError)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
+    assert hub._unreachable(closed_endpoint) is None  # the proxy, not the host, answers
+
+
+def test_mirror_lacking_a_file_says_so_instead_of_suggesting_a_mirror(
+    tmp_path: Path, hub_env: Path, monkeypatch: pytest.MonkeyPatch
+):
+    sha, size = add_file(tmp_path / "mirror", REPO, "other.weights.h5", b"w")
+    monkeypatch.setenv("KERAS_CIFAR_ZOO_HUB", str(tmp_path / "mirror"))
+    with pytest.raises(
+        HubError,
+        match=re.escape(
+            f"The hub mirror at {tmp_path / 'mirror'} lacks {REPO}/{NAME}, and it is not in the "
+            f"cache ({hub_env}) either while downloads are off (local_files_only=True or "
+            f"HF_HUB_OFFLINE=1). Update the mirror (copy {REPO}/ into it from a hub/ folder "
+            "written by `keras-cifar-zoo publish`), or unset KERAS_CIFAR_ZOO_HUB and download it "
+            "once with network access (`keras-cifar-zoo download MODEL`). Received: "
+        ),
+    ):
+        hub.fetch_repo_files(REPO, [FileRecord(NAME, sha, size)], local_files_only=True)
+
+
+def test_mirror_lacking_one_of_several_files_names_them(tmp_path: Path, hub_env: Path):
+    sha, size = add_file(tmp_path / "mirror", REPO, "a.weights.h5", b"w")
+    files = [FileRecord("a.weights.h5", sha, size), FileRecord("b.weights.h5", sha, size)]
+    with pytest.raises(HubError, match=rf"lacks {REPO}/b\.weights\.h5, and .* leave out hub_dir="):
+        hub.fetch_repo_files(REPO, files, hub_dir=tmp_path / "mirror", local_files_only=True)
+
+
+def test_mirror_errors_name_the_command_line_flag(tmp_path: Path, hub_env: Path):
+    with (
+        hub.command_line_flags({"hub_dir": "--hub-dir PATH"}),
+        pytest.raises(
+            InvalidArgumentError,
+            match=re.escape(
+                "pass such a folder, or leave out --hub-dir to use the Hugging Face Hub. "
+                f"Received: --hub-dir {str(tmp_path / 'nope')!r}"
+            ),
+        ),
+    ):
+        hub.fetch_repo_files(REPO, [FileRecord(NAME, "0" * 64, 1)], hub_dir=tmp_path / "nope")
+
+
+def test_cache_folder_that_is_a_file(tmp_path: Path, hub_env: Path):
+    (tmp_path / "cache").write_text("x")
+    with pytest.raises(
+        InvalidArgumentError,
+        match=re.escape(
+            f"The huggingface_hub cache {tmp_path / 'cache'} is a file, not a folder. Point "
+            f"cache_dir=PATH or HF_HUB_CACHE=PATH at a folder. Received: cache_dir="
+            f"{str(tmp_path / 'cache')!r}"
+        ),
+    ):
+        hub.download_file(REPO, FileRecord(NAME, "0" * 64, 1), cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize(
+    ("function", "option"),
+    [
+        (hub.mirror_dir, "hub_dir"),
+        (hub.hub_cache_dir, "cache_dir"),
+        (hub.keras_cache_dir, "cache_dir"),
+    ],
+)
+def test_path_settings_of_the_wrong_type(function, option: str):
+    with pytest.raises(
+        InvalidTypeError, match=rf"^{option} must be the path of .* or None\. Received: {option}=7$"
+    ):
+        function(7)
+
+
+def _without_write_access(script: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Runs a Python script that cannot write where the permission bits say it cannot.
+
+    root ignores permission bits, so as root the script runs without CAP_DAC_OVERRIDE.
+    """
+    command = [sys.executable, "-c", textwrap.dedent(script)]
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("as root, a read-only folder needs setpriv to drop CAP_DAC_OVERRIDE")
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
+    env = dict(os.environ, KERAS_BACKEND="numpy", PYTHONPATH=str(ROOT))
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_read_only_cache_says_to_use_another(
+    tmp_path: Path, hub_server: HubStandIn, served: FileRecord, hub_env: Path
+):
+    hub_env.mkdir(parents=True)
+    hub_env.chmod(0o555)
+    try:
+        done = _without_write_access(
+            f"""
+            from keras_cifar_zoo.weights import hub
+            from keras_cifar_zoo.weights.manifest import FileRecord
+            try:
+                hub.download_file({REPO!r}, FileRecord({NAME!r}, {served.sha256!r}, {served.size}))
+            except hub.HubError as exc:
+                print(type(exc).__name__, exc)
+            """,
+            tmp_path,
+        )
+    finally:
+        hub_env.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(
+        f"HubError Cannot write {REPO}/{NAME}@main into the huggingface_hub cache {hub_env} "
+        f"([Errno 13] Permission denied: '{hub_env}/models--zoo-test--tiny'): the folder is "
+        "read-only or not yours. Use a writable cache: cache_dir=PATH or HF_HUB_CACHE=PATH. "
+        "Received: "
+    ), done.stdout
+
+
+def test_bad_file_in_a_read_only_cache_is_not_said_to_be_removed(
+    tmp_path: Path, hub_server: HubStandIn, served: FileRecord
+):
+    path = hub.download_file(REPO, served)
+    blob = Path(os.path.realpath(path))
+    blob.write_bytes(b"\0" * served.size)
+    folders = (blob.parent, path.parent)
+    for folder in folders:
+        folder.chmod(0o555)
+    try:
+        done = _without_write_access(
+            f"""
+            from keras_cifar_zoo.weights import hub
+            from keras_cifar_zoo.weights.manifest import FileRecord
+            record = FileRecord({NAME!r}, {served.sha256!r}, {served.size})
+            try:
+                hub.download_file({REPO!r}, record, local_files_only=True)
+            except hub.IntegrityError as exc:
+                print(exc)
+            """,
+            tmp_path,
+        )
+    finally:
+        for folder in folders:
+            folder.chmod(0o755)
+    assert done.returncode == 0, done.stderr
+    message = done.stdout.strip()
+    assert "was removed" not in message, message
+    assert (
+        f"It could not be removed from the cache ({blob} (Permission denied); {path} "
+        "(Permission denied)): delete it yourself, then load again to download a good copy. "
+        f"Received: path={str(path)!r}"
+    ) in message, message
+    assert blob.exists() and path.is_symlink()

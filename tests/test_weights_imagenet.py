@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import logging
+import re
 from pathlib import Path
 
 import h5py
@@ -17,6 +19,7 @@ from keras_cifar_zoo.errors import (
     HubError,
     IntegrityError,
     InvalidArgumentError,
+    InvalidTypeError,
     WeightsMismatchError,
     WeightsNotAvailableError,
 )
@@ -155,6 +158,29 @@ def test_report_lists_loaded_and_skipped_layers_with_reasons(loaded_vgg16):
     assert "preprocessing switched from imagenet_mean_rgb to caffe_bgr" in str(report)
 
 
+def test_head_left_at_its_initialisation_is_a_warning(
+    vgg16_file: Path, caplog: pytest.LogCaptureFixture
+):
+    with caplog.at_level(logging.INFO, logger="keras_cifar_zoo"):
+        load_weights(build_model("vgg16_bn"), "imagenet", imagenet_weights=vgg16_file)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert warnings == [
+        "vgg16_bn: the classifier layers fc1, predictions, predictions_bn were re-initialised, "
+        "not loaded: the ImageNet file has none of their shapes (224x224 inputs, 1000 classes). "
+        "Train the new head (fit_cifar10 or model.fit) before using the model's predictions."
+    ]
+
+
+def test_convolutional_base_alone_logs_no_warning(
+    vgg16_file: Path, caplog: pytest.LogCaptureFixture
+):
+    with caplog.at_level(logging.INFO, logger="keras_cifar_zoo"):
+        load_weights(
+            build_model("vgg16_bn", include_top=False), "imagenet", imagenet_weights=vgg16_file
+        )
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
 def test_model_with_imagenet_weights_uses_caffe_bgr(loaded_vgg16, uint8_images: np.ndarray):
     model, _ = loaded_vgg16
     layer = model.get_layer("preprocessing")
@@ -228,9 +254,37 @@ def test_keras3_file_is_not_a_legacy_file(tmp_path: Path):
 
 def test_local_folder_without_the_file(tmp_path: Path):
     with pytest.raises(
-        InvalidArgumentError, match=r"No ImageNet VGG16 weights at .*vgg16_weights_tf"
+        InvalidArgumentError,
+        match=re.escape(
+            f"No ImageNet VGG16 weights at {tmp_path} (the folder lacks both): point "
+            "imagenet_weights at the file, or at a folder holding "
+            "vgg16_weights_tf_dim_ordering_tf_kernels.h5 or "
+            "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5. "
+            f"Received: imagenet_weights={str(tmp_path)!r}"
+        ),
     ):
         load_model("vgg16_bn", weights="imagenet", imagenet_weights=tmp_path)
+
+
+def test_local_file_that_does_not_exist(tmp_path: Path):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=re.escape(
+            f"No ImageNet VGG16 weights at {tmp_path / 'vgg16.h5'} (the path does not exist)"
+        ),
+    ):
+        load_model("vgg16_bn", weights="imagenet", imagenet_weights=tmp_path / "vgg16.h5")
+
+
+def test_imagenet_weights_of_the_wrong_type():
+    with pytest.raises(
+        InvalidTypeError,
+        match=re.escape(
+            "imagenet_weights must be the path of a Keras Applications VGG file or a folder "
+            "holding one (a str or os.PathLike), or None. Received: imagenet_weights=16"
+        ),
+    ):
+        imagenet.resolve_file("vgg16", imagenet_weights=16)
 
 
 def test_other_models_list_the_supported_ones():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 from pathlib import Path
 
 import h5py
@@ -141,12 +143,31 @@ def test_num_classes_transfer_reinitialises_only_the_classifier(resnet20):
     assert target["predictions"][0].shape == (64, 5)
 
 
-def test_num_classes_transfer_with_batchnorm_classifier(tmp_path: Path):
+def test_num_classes_transfer_is_a_warning_naming_the_new_head(
+    resnet20, caplog: pytest.LogCaptureFixture
+):
+    _, folder = resnet20
+    with caplog.at_level(logging.INFO, logger="keras_cifar_zoo"):
+        load_model("resnet20_v1", weights=folder / "r20.weights.h5", num_classes=5)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.name for r in warnings] == ["keras_cifar_zoo.weights.loading"]
+    assert warnings[0].getMessage() == (
+        "resnet20_v1: the classifier layer predictions was re-initialised, not loaded: "
+        "num_classes (5) differs from the checkpoint's (10). Train the new head (fit_cifar10 or "
+        "model.fit) before using the model's predictions."
+    )
+
+
+def test_num_classes_transfer_with_batchnorm_classifier(tmp_path: Path, caplog):
     model = build_model("vgg11_bn")  # article 002's head: predictions + predictions_bn
     model.save_weights(tmp_path / "v11.weights.h5")
     report = load_weights(build_model("vgg11_bn", num_classes=100), tmp_path / "v11.weights.h5")
     assert set(report.skipped) == {"predictions", "predictions_bn"}
     assert report.skipped["predictions_bn"].endswith("has 10 classes, the model 100")
+    assert (
+        "vgg11_bn: the classifier layers predictions, predictions_bn were re-initialised"
+        in caplog.text
+    )
 
 
 def test_include_top_false_ignores_the_head(resnet20):
@@ -210,6 +231,20 @@ def test_weights_argument_errors(resnet20):
         load_model("resnet20_v1", weights="cifar10", hubdir="x")
     with pytest.raises(InvalidArgumentError, match=r"takes no options. Received: hub_dir='x'"):
         load_model("resnet20_v1", weights=folder / "r20.keras", hub_dir="x")
+
+
+def test_folder_named_like_a_checkpoint(tmp_path: Path):
+    (tmp_path / "best.keras").mkdir()
+    with pytest.raises(
+        InvalidArgumentError,
+        match=re.escape(f"{tmp_path / 'best.keras'} is a folder, not a checkpoint file: "),
+    ):
+        load_model("resnet20_v1", weights=tmp_path / "best.keras")
+
+
+def test_load_weights_needs_a_keras_model():
+    with pytest.raises(InvalidTypeError, match=r"^load_weights takes the model first: "):
+        load_weights("resnet20_v1", "cifar10")
 
 
 def test_load_weights_needs_a_zoo_model():

@@ -52,6 +52,7 @@ def make_entry(model: str = "resnet20_v1", tag: str = "article", **changes: Any)
             "accuracy": 0.5,
             "loss": 1.0,
             "data": "placeholder data",
+            "training_data": "placeholder training data",
             "num_images": 10,
             "epochs": 1,
             "wall_time_s": 1.0,
@@ -133,6 +134,7 @@ def test_valid_entry_round_trips():
     raw = make_entry(notes="target missed")
     raw["metrics"]["seed_runs"] = [{"seed": 1, "accuracy": 0.5, "loss": 1.0}]
     raw["metrics"]["seed"] = 1
+    raw["metrics"]["jpeg_copy_accuracy"] = 0.49
     assert parse_entry(raw).to_dict() == raw
 
 
@@ -161,6 +163,8 @@ def _broken(path: str, value: Any) -> dict:
         ("metrics.date", "23/11/2026", r"metrics.date: must be YYYY-MM-DD"),
         ("metrics.hardware", "", r"metrics.hardware: must be a non-empty string"),
         ("metrics.wall_time_s", KeyError, r"metrics: missing keys \['wall_time_s'\]"),
+        ("metrics.training_data", KeyError, r"metrics: missing keys \['training_data'\]"),
+        ("metrics.jpeg_copy_accuracy", 2, r"metrics.jpeg_copy_accuracy: must be in \[0, 1\]"),
         ("tag", "Best Run", r"tag: must match"),
         ("dtype", "int8", r"dtype: must be one of \('float16', 'float32'\)"),
         ("input_shape", [32, 32, 1], r"input_shape: must be \[height, width, 3\]"),
@@ -245,6 +249,24 @@ def test_registry_disagreements_are_reported(changes: dict, message: str):
     raw.update(changes)
     with pytest.raises(ManifestError, match=message):
         check_against_registry(parse_manifest(document(raw)))
+
+
+def test_a_checkpoint_keeps_the_data_statistics_it_was_trained_with():
+    """A z-score checkpoint trained on another copy of the training set keeps its mean and
+    std; other presets, and other kinds of change, are still refused."""
+    zscore = model_info("elu_cnn").preprocessing
+    old = dataclasses.replace(zscore, mean=(120.68823526692708,), std=(63.85622611963612,))
+    raw = make_entry(model="elu_cnn", preprocessing=old.to_config())
+    check_against_registry(parse_manifest(document(raw)))
+    bgr = dataclasses.replace(zscore, channel_order="bgr")
+    raw = make_entry(model="elu_cnn", preprocessing=bgr.to_config())
+    with pytest.raises(ManifestError, match=r"preprocessing 'cifar10_zscore' is neither"):
+        check_against_registry(parse_manifest(document(raw)))
+    shifted = dataclasses.replace(model_info("resnet20_v1").preprocessing, mean=(0.5,))
+    with pytest.raises(ManifestError, match=r"preprocessing 'rescale_0_1' is neither"):
+        check_against_registry(
+            parse_manifest(document(make_entry(preprocessing=shifted.to_config())))
+        )
 
 
 def test_registry_check_counts_params_for_other_num_classes():

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import yaml
 from hub_stand_in import HubStandIn
+from run_records import RUN  # placeholders: only temporary manifests hold them
 
 from keras_cifar_zoo import load_model
 from keras_cifar_zoo.errors import InvalidArgumentError, WeightsMismatchError
@@ -25,8 +26,6 @@ hub_env = hub_stand_in.hub_env  # fixtures
 hub_server = hub_stand_in.hub_server
 
 NAME = "resnet20_v1"
-# Placeholders for these temporary manifests only; the repository's manifest holds measured runs.
-RUN = {"epochs": 1, "wall_time_s": 1.0, "hardware": "test machine", "backend": "tensorflow"}
 
 
 def _randomized(seed: int = 0) -> keras.Model:
@@ -227,6 +226,10 @@ def test_republish_and_second_tag(trained, tmp_path: Path, monkeypatch):
 def test_training_information_is_required(trained, tmp_path: Path):
     with pytest.raises(InvalidArgumentError, match=r"run_info lacks wall_time_s, hardware"):
         _publish(trained, tmp_path, run_info={"epochs": 3, "backend": "jax"})
+    with pytest.raises(
+        InvalidArgumentError, match=r"run_info lacks training_data: .*describe_copy"
+    ):
+        _publish(trained, tmp_path, run_info={k: v for k, v in RUN.items() if k != "training_data"})
     with pytest.raises(InvalidArgumentError, match=r"data_name must name the data"):
         _publish(trained, tmp_path, data_name=None)
     with pytest.raises(InvalidArgumentError, match=r"Say which recipe trained the checkpoint"):
@@ -247,7 +250,8 @@ def test_metrics_json_of_the_training_script_is_understood(trained, tmp_path: Pa
         "backend": "jax",
         "keras": "3.15.1",
         "seed": 2,
-        "evaluated_on": "CIFAR-10 test set, JPEG q75 copy (make_cifar10_batches.py)",
+        "data": "CIFAR-10 test set (10,000 images), lossless copy",
+        "training_data": "CIFAR-10 training set (50,000 images), lossless copy",
         "recipe": "improved_sgd",
     }
     result = _publish(
@@ -260,7 +264,8 @@ def test_metrics_json_of_the_training_script_is_understood(trained, tmp_path: Pa
         2,
         40,
     )
-    assert m.data.startswith("CIFAR-10 test set, JPEG q75")
+    assert m.data == "CIFAR-10 test set (10,000 images), lossless copy"
+    assert m.training_data == "CIFAR-10 training set (50,000 images), lossless copy"
     assert result.entry.recipe.settings["name"] == "improved_sgd"
 
 

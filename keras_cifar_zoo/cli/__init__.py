@@ -6,7 +6,13 @@ exposes ``register(subparsers)``, which adds its sub-parsers and gives each a ha
 exit status. Adding a command module is one line in :data:`COMMAND_MODULES`.
 
 User errors (any :class:`~keras_cifar_zoo.ZooError`, bad arguments) print one line to stderr
-and exit non-zero; a traceback means a bug.
+and exit non-zero; a traceback means a bug. A parser may also set ``flags``, the keyword
+arguments its command exposes mapped to their flags (``{"hub_dir": "--hub-dir PATH"}``), so
+that error messages name ``--hub-dir`` rather than ``hub_dir=``.
+
+The command modules import Keras only inside their handlers: ``--help`` and a malformed
+command line never start TensorFlow, and a command imports it once, with TensorFlow's C++
+start-up log lines filtered out (``-v`` shows them).
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import sys
+import tempfile
 from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
@@ -28,6 +36,7 @@ PROG = "keras-cifar-zoo"
 COMMAND_MODULES: tuple[str, ...] = (
     "keras_cifar_zoo.cli.zoo",
     "keras_cifar_zoo.cli.training",
+    "keras_cifar_zoo.cli.plan",
     "keras_cifar_zoo.cli.weights",
     "keras_cifar_zoo.cli.demo",
 )
@@ -60,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="store_true", help="also print debug messages")
+    verbosity.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also print debug messages (and TensorFlow's own log lines)",
+    )
     verbosity.add_argument(
         "-q", "--quiet", action="store_true", help="print warnings and errors only"
     )
@@ -85,6 +99,60 @@ def _log_to_stderr(args: argparse.Namespace) -> Iterator[None]:
     finally:
         logger.removeHandler(handler)
         logger.setLevel(previous)
+
+
+# Lines TensorFlow's C++ libraries write while they load, before absl::InitializeLog() (so
+# TF_CPP_MIN_LOG_LEVEL cannot silence them): "WARNING: All log messages before ...",
+# "I0000 00:00:1796085994.857490 6350 port.cc:153] oneDNN custom operations are on ..." and the
+# second line of the CPU-instructions note.
+_BACKEND_NOISE = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)"
+    r"|[IWEF]\d{4} \d\d:\d\d:[\d.]+ +\d+ [\w.]+:\d+\] "
+    r"|To enable the following instructions: .* rebuild TensorFlow)"
+)
+
+
+def _import_backend(verbose: bool) -> None:
+    """Imports Keras (and its backend) before a command runs, without TensorFlow's log lines.
+
+    ``TF_CPP_MIN_LOG_LEVEL=3`` (unless already set) silences TensorFlow once it runs; the lines
+    it writes while loading are caught on file descriptor 2 and dropped, and anything else
+    written there (a Python warning, say) is passed on. Library users keep TensorFlow's
+    defaults: only the command line does this.
+    """
+    if "keras" in sys.modules:
+        return
+    if verbose:
+        importlib.import_module("keras")
+        return
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no file descriptor 2 to catch
+        importlib.import_module("keras")
+        return
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            importlib.import_module("keras")
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            lines = sink.read().decode(errors="replace").splitlines()
+            kept = [line for line in lines if not _BACKEND_NOISE.match(line)]
+            if kept:
+                print("\n".join(kept), file=sys.stderr)
+
+
+@contextlib.contextmanager
+def _flags(args: argparse.Namespace) -> Iterator[None]:
+    """Makes library errors name this command's flags (``--hub-dir``), not keywords."""
+    from keras_cifar_zoo.weights import hub
+
+    with hub.command_line_flags(getattr(args, "flags", {})):
+        yield
 
 
 def _error(message: object) -> None:
@@ -114,7 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help and --version exit through argparse
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR if exc.code else 0
     try:
-        with _log_to_stderr(args):
+        _import_backend(args.verbose)
+        with _log_to_stderr(args), _flags(args):
             return int(args.handler(args) or 0)
     except ZooError as exc:
         _error(exc)

@@ -2,10 +2,12 @@
 
 The wheel ships ``keras_cifar_zoo/embedded/``: one published checkpoint (the one with the most
 test accuracy per byte, byte for byte the file in ``hub/``) and a class-balanced sample of
-CIFAR-10 test images, described by ``embedded.json``. The demo needs no network and no
-dataset: it checks the checkpoint's sha256, loads it, classifies the sample with
-:func:`keras_cifar_zoo.evaluate`, prints accuracy and per-class results and writes a PNG grid
-of the predictions (misses in red).
+CIFAR-10 test images (official pixels), described by ``embedded.json``. The demo needs no
+network and no dataset: it checks the checkpoint's sha256, builds the model with the
+preprocessing the checkpoint was trained with, classifies the sample with
+:func:`keras_cifar_zoo.evaluate`, prints accuracy and per-class results beside the
+checkpoint's whole-test-set accuracy from the weights manifest, and writes a PNG grid of the
+predictions (misses in red).
 """
 
 from __future__ import annotations
@@ -15,11 +17,15 @@ import dataclasses
 import importlib.resources
 import json
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from keras_cifar_zoo.cli import CommandError
+from keras_cifar_zoo.cli._args import png_file
+
+if TYPE_CHECKING:  # imported when the demo runs: --help must not start Keras
+    import numpy as np
+
+    from keras_cifar_zoo.preprocessing import Preprocessing
 
 EMBEDDED_PACKAGE_DIR = "embedded"
 DESCRIPTION_FILE = "embedded.json"
@@ -37,6 +43,7 @@ class Embedded:
         images: Sample images, (N, 32, 32, 3) uint8 RGB.
         labels: Their labels, (N,).
         indices: Their positions in the CIFAR-10 test set, (N,).
+        preprocessing: The preprocessing the checkpoint was trained with.
         description: The whole ``embedded.json``.
     """
 
@@ -46,6 +53,7 @@ class Embedded:
     images: np.ndarray
     labels: np.ndarray
     indices: np.ndarray
+    preprocessing: Preprocessing
     description: dict[str, Any]
 
 
@@ -71,6 +79,9 @@ def load_embedded(folder: Path | None = None) -> Embedded:
         >>> demo.model, demo.images.shape  # doctest: +SKIP
         ('elu_cnn', (200, 32, 32, 3))
     """
+    import numpy as np
+
+    from keras_cifar_zoo.preprocessing import Preprocessing
     from keras_cifar_zoo.weights.hub import file_hash
 
     folder = folder or embedded_dir()
@@ -79,7 +90,8 @@ def load_embedded(folder: Path | None = None) -> Embedded:
         weights = folder / description["weights"]
         with np.load(folder / description["sample"]["file"]) as sample:
             images, labels, indices = sample["images"], sample["labels"], sample["indices"]
-    except (OSError, KeyError, ValueError) as exc:
+        preprocessing = Preprocessing.from_config(description["preprocessing"])
+    except (OSError, KeyError, TypeError, ValueError) as exc:
         raise CommandError(
             f"The embedded default in {folder} is incomplete ({exc}); reinstall keras-cifar-zoo. "
             f"Received: folder={str(folder)!r}"
@@ -98,6 +110,7 @@ def load_embedded(folder: Path | None = None) -> Embedded:
         images=images,
         labels=labels.astype(np.int64),
         indices=indices,
+        preprocessing=preprocessing,
         description=description,
     )
 
@@ -113,7 +126,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=png_file,
         default=Path(DEFAULT_GRID),
         help=f"PNG file for the grid of predictions (default: {DEFAULT_GRID})",
     )
@@ -122,17 +135,23 @@ def register(subparsers: Any) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import numpy as np
+
     if not args.no_plot:
         from keras_cifar_zoo.plots import _pyplot
 
         _pyplot()  # fail before the work if matplotlib is missing
     from keras_cifar_zoo.data import CLASS_NAMES
-    from keras_cifar_zoo.registry import load_model
+    from keras_cifar_zoo.registry import build_model
     from keras_cifar_zoo.training import evaluate
+    from keras_cifar_zoo.weights import load_weights
+    from keras_cifar_zoo.weights.manifest import load_manifest
 
     demo = load_embedded()
     d = demo.description
-    model = load_model(demo.model, weights=demo.weights)
+    published = load_manifest().find(demo.model, demo.tag).metrics
+    model = build_model(demo.model, preprocessing=demo.preprocessing)
+    load_weights(model, demo.weights)
     result = evaluate(model, data=(demo.images, demo.labels))
     matrix = np.asarray(result["confusion_matrix"])
     predicted = _predicted(model, demo.images)  # for the grid; the numbers are evaluate()'s
@@ -152,8 +171,8 @@ def _demo(args: argparse.Namespace) -> int:
         hits = int(matrix[index, index])
         print(f"  {name:<11} {result['per_class_accuracy'][name]:.4f} ({hits}/{total})")
     print(
-        f"the whole test set (10,000 images) measures {d['manifest_accuracy']:.4f} with this "
-        "checkpoint (weights_manifest.json)"
+        f"the whole test set ({published.num_images:,} images) measures "
+        f"{published.accuracy:.4f} with this checkpoint (weights_manifest.json)"
     )
     if not args.no_plot:
         from keras_cifar_zoo.plots import plot_predictions

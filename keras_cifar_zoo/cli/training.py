@@ -5,11 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from keras_cifar_zoo.cli import CommandError
+from keras_cifar_zoo.cli._args import folder, png_file, positive_int
+
+if TYPE_CHECKING:  # NumPy and Keras are imported by the handlers, not by --help
+    import numpy as np
+
+PREDICT_BATCH = 64
+"""Images per forward pass in ``predict``; the last batch is padded to the same shape."""
 
 
 def register(subparsers: Any) -> None:
@@ -25,10 +30,10 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
     parser.add_argument("--seed", type=int, help="seed for a repeatable run")
-    parser.add_argument("--out", type=Path, help="checkpoint folder (default: runs/NAME)")
+    parser.add_argument("--out", type=folder, help="checkpoint folder (default: runs/NAME)")
     parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py/")
     parser.add_argument("--plot", action="store_true", help="write curves.png to --out")
-    parser.set_defaults(handler=_train)
+    parser.set_defaults(handler=_train, flags={"data_dir": "--data-dir PATH"})
 
     parser = subparsers.add_parser(
         "evaluate",
@@ -44,8 +49,10 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py/")
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
-    parser.add_argument("--plot", type=Path, help="write the confusion matrix PNG here")
-    parser.set_defaults(handler=_evaluate)
+    parser.add_argument("--plot", type=png_file, help="write the confusion matrix PNG here")
+    parser.set_defaults(
+        handler=_evaluate, flags={"weights": "--weights PATH", "data_dir": "--data-dir PATH"}
+    )
 
     parser = subparsers.add_parser(
         "predict",
@@ -56,15 +63,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
     parser.add_argument("images", nargs="+", type=Path, help="PNG or JPEG files")
     parser.add_argument("--weights", required=True, help="checkpoint path or 'cifar10[:tag]'")
-    parser.add_argument("--top", type=int, default=3, help="classes to show per image")
-    parser.add_argument("--plot", type=Path, help="write a PNG grid of the predictions here")
-    parser.set_defaults(handler=_predict)
+    parser.add_argument(
+        "--top", type=positive_int, default=3, help="classes to show per image (1 or more)"
+    )
+    parser.add_argument("--plot", type=png_file, help="write a PNG grid of the predictions here")
+    parser.set_defaults(handler=_predict, flags={"weights": "--weights PATH"})
 
 
 def _train(args: argparse.Namespace) -> int:
     from keras_cifar_zoo.training import fit_cifar10
 
     out = args.out or Path("runs") / args.name
+    if out.exists() and not out.is_dir():  # the default; --out is checked while parsing
+        raise CommandError(
+            f"The checkpoint folder {out} is a file; pass --out FOLDER. Received: {str(out)!r}"
+        )
     history = fit_cifar10(
         args.name,
         recipe=args.recipe,
@@ -115,6 +128,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def read_images(paths: list[Path], size: tuple[int, int] = (32, 32)) -> np.ndarray:
     """Reads image files as an RGB uint8 batch resized to ``size`` = (height, width), bicubic."""
+    import numpy as np
     from PIL import Image, UnidentifiedImageError
 
     batch = []
@@ -130,18 +144,43 @@ def read_images(paths: list[Path], size: tuple[int, int] = (32, 32)) -> np.ndarr
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from keras_cifar_zoo.data import CLASS_NAMES
-    from keras_cifar_zoo.training import predict
+    import numpy as np
 
+    from keras_cifar_zoo.data import CLASS_NAMES
+
+    for path in args.images:  # before the model is built and its weights loaded
+        if not path.is_file():
+            state = "is a folder" if path.is_dir() else "does not exist"
+            raise CommandError(
+                f"Cannot read image {path}: it {state}. Pass PNG or JPEG files. "
+                f"Received: {str(path)!r}"
+            )
     model = _load(args.name, args.weights)
     images = read_images(args.images, tuple(model.input_shape[1:3]))
-    result = predict(model, images)
-    for path, probs in zip(args.images, result.probabilities, strict=True):
-        top = np.argsort(probs)[::-1][: max(args.top, 1)]
+    probabilities = predict_in_fixed_batches(model, images)
+    for path, probs in zip(args.images, probabilities, strict=True):
+        top = np.argsort(probs)[::-1][: args.top]
         ranked = ", ".join(f"{CLASS_NAMES[i]} {probs[i]:.3f}" for i in top)
         print(f"{path}: {ranked}")
     if args.plot:
         from keras_cifar_zoo.plots import plot_predictions
 
-        print(f"grid: {plot_predictions(images, result.class_indices, args.plot)}")
+        grid = plot_predictions(images, probabilities.argmax(axis=-1), args.plot)
+        print(f"grid: {grid}")
     return 0
+
+
+def predict_in_fixed_batches(model: Any, images: np.ndarray) -> np.ndarray:
+    """Class probabilities of ``images``, computed in batches of one shape.
+
+    The last batch is padded with black images (their outputs are dropped), so that the model
+    is traced once however many files are given, instead of once per batch shape.
+    """
+    import numpy as np
+
+    from keras_cifar_zoo.training import predict
+
+    batch = min(len(images), PREDICT_BATCH)
+    padding = -len(images) % batch
+    padded = np.concatenate([images, np.zeros((padding, *images.shape[1:]), images.dtype)])
+    return predict(model, padded, batch_size=batch).probabilities[: len(images)]

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_cifar_zoo.cli import UsageError
+from keras_cifar_zoo.cli._args import folder, positive_float, positive_int
 
 
 def register(subparsers: Any) -> None:
@@ -35,7 +36,16 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--offline", action="store_true", help="never use the network; only check the cache"
     )
-    parser.set_defaults(handler=_download)
+    parser.set_defaults(
+        handler=_download,
+        flags={
+            "hub_dir": "--hub-dir PATH",
+            "cache_dir": "--cache-dir PATH",
+            "local_files_only": "--offline",
+            "endpoint": "--endpoint URL",
+            "revision": "--revision REV",
+        },
+    )
 
     parser = subparsers.add_parser(
         "publish",
@@ -51,24 +61,33 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--tag", default="article", help="checkpoint tag (default: article)")
     parser.add_argument(
-        "--root", default=".", help="repository root holding hub/ and weights_manifest.json"
+        "--root",
+        type=folder,
+        default=".",
+        help="repository root holding hub/ and weights_manifest.json",
     )
     parser.add_argument("--repo-id", help="Hub repository (default: keras-cifar-zoo/NAME-TAG)")
     parser.add_argument("--recipe", help="recipe that trained it (default: from --run-info)")
     parser.add_argument(
         "--run-info",
-        help="JSON file with epochs, wall_time_s, hardware, backend (and optionally "
-        "keras_version, seed, seed_runs, data, date, recipe), or the metrics.json of "
+        help="JSON file with epochs, wall_time_s, hardware, backend, training_data (and "
+        "optionally keras_version, seed, seed_runs, data, date, recipe), or the metrics.json of "
         "scripts/train_checkpoints.py; the options below override it",
     )
-    parser.add_argument("--epochs", type=int, help="epochs trained")
-    parser.add_argument("--wall-time", type=float, help="training wall time in seconds")
+    parser.add_argument("--epochs", type=positive_int, help="epochs trained")
+    parser.add_argument("--wall-time", type=positive_float, help="training wall time in seconds")
     parser.add_argument("--hardware", help="hardware it was trained on, e.g. 'NVIDIA H100'")
     parser.add_argument("--backend", help="Keras backend used for training")
     parser.add_argument("--seed", type=int, help="random seed of the run")
     parser.add_argument(
+        "--training-data",
+        help="the copy of the training set it was trained on, e.g. 'CIFAR-10 training set, "
+        "lossless copy'",
+    )
+    parser.add_argument(
         "--data-name",
-        help="data variant the metrics are measured on, e.g. 'CIFAR-10 test, JPEG q75'",
+        help="the test-set copy the metrics are measured on (default: what --data-dir's "
+        "SOURCE.txt says)",
     )
     parser.add_argument("--data-dir", help="folder holding the CIFAR-10 test set")
     parser.add_argument(
@@ -82,7 +101,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--notes", default="", help="free text for the manifest and model card")
     parser.add_argument(
-        "--max-shard-size", type=float, help="shard the weights into files of at most this many GB"
+        "--max-shard-size",
+        type=positive_float,
+        help="shard the weights into files of at most this many GB",
     )
     parser.add_argument("--push", action="store_true", help="upload the folder to the Hub")
     parser.add_argument(
@@ -135,6 +156,7 @@ def _publish(args: argparse.Namespace) -> int:
         "hardware": args.hardware,
         "backend": args.backend,
         "seed": args.seed,
+        "training_data": args.training_data,
     }
     for key, value in _given(overrides).items():
         run_info[key] = value

@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keras_cifar_zoo.cli import CommandError
 from keras_cifar_zoo.cli._table import format_fields, format_table
-from keras_cifar_zoo.preprocessing import Preprocessing
-from keras_cifar_zoo.registry import ModelInfo, list_models, load_model, model_info
+
+if TYPE_CHECKING:  # imported by the handlers: --help must not start Keras
+    from keras_cifar_zoo.preprocessing import Preprocessing
+    from keras_cifar_zoo.registry import ModelInfo
 
 
 def register(subparsers: Any) -> None:
@@ -52,6 +54,8 @@ def _record(info: ModelInfo) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
+    from keras_cifar_zoo.registry import list_models, model_info
+
     names = list_models(args.pattern)
     if not names:
         raise CommandError(
@@ -83,6 +87,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
+    from keras_cifar_zoo.registry import load_model, model_info
+
     info = model_info(args.name)
     if args.json:
         print(json.dumps(_record(info), indent=2))

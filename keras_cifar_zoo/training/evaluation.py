@@ -10,16 +10,23 @@ import keras
 import numpy as np
 
 from keras_cifar_zoo.data import CLASS_NAMES
-from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError
+from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, ModelOutputError
 from keras_cifar_zoo.preprocessing import Preprocessing
 from keras_cifar_zoo.training.fit import (
+    check_allow_unit_range,
+    check_cifar10_classes,
+    check_classifier,
     check_image_size,
     check_images,
     check_labels,
+    input_size,
     resolve_preprocessing,
 )
 
 _EPSILON = 1e-7  # Keras's clip for probabilities in cross-entropy
+# How far a row of probabilities may sum from 1: a softmax computed in bfloat16 was off by up
+# to 0.003 (measured); logits or features are off by far more.
+_SUM_TOLERANCE = 0.02
 
 
 def _check_model(model: Any) -> None:
@@ -28,6 +35,16 @@ def _check_model(model: Any) -> None:
             "model must be a keras.Model, e.g. load_model(name, weights=...). "
             f"Received: model={model!r}"
         )
+
+
+def _num_classes(model: keras.Model) -> int | None:
+    """The class count of the model's (N, num_classes) output, or None for a model whose
+    output shape is not known before it is called (checked on its output then)."""
+    try:
+        shape = model.output_shape
+    except (AttributeError, ValueError):  # a subclassed model not yet called
+        return None
+    return check_classifier(model, shape)
 
 
 def _check_batch_size(batch_size: Any) -> None:
@@ -48,7 +65,18 @@ def _probabilities(
 ) -> np.ndarray:
     extra = resolve_preprocessing(model, preprocessing)
     x = extra.apply(images) if extra is not None else images
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+    check_classifier(model, (None, *probs.shape[1:]))
+    sums = probs.sum(axis=-1)
+    finite = bool(np.isfinite(sums).all())
+    if not (finite and probs.min() >= 0 and np.abs(sums - 1).max() <= _SUM_TOLERANCE):
+        raise ModelOutputError(
+            f"Model {model.name!r} outputs values that are not class probabilities: each row "
+            "must be >= 0 and sum to 1. End the model in a softmax (zoo models: build them "
+            "with include_top=True), and check its weights are finite. "
+            f"Received: min={probs.min()}, row sums in [{sums.min()}, {sums.max()}]"
+        )
+    return probs
 
 
 def evaluate(
@@ -58,6 +86,7 @@ def evaluate(
     batch_size: int = 256,
     preprocessing: Preprocessing | None = None,
     data_dir: str | os.PathLike | None = None,
+    allow_unit_range: bool = False,
 ) -> dict[str, Any]:
     """Measures a model on the CIFAR-10 test set (or given data).
 
@@ -69,6 +98,9 @@ def evaluate(
         preprocessing: For a model without a ``preprocessing`` layer that is not named
             after a zoo model.
         data_dir: Where :func:`load_cifar10` looks first.
+        allow_unit_range: Accept float images whose values all lie in [0, 1] (refused by
+            default: the model takes raw 0-255 pixels, so such images are almost always
+            scaled by mistake).
 
     Returns:
         ``accuracy`` and ``loss`` (mean categorical cross-entropy, probabilities clipped to
@@ -77,6 +109,9 @@ def evaluate(
         predicted, as nested lists) and ``num_images``.
 
     Raises:
+        PixelRangeError: For float images all in [0, 1] without ``allow_unit_range=True``.
+        ModelOutputError: If the model does not output (N, num_classes) class
+            probabilities, or not 10 of them for the CIFAR-10 test set.
         InvalidArgumentError: For images or labels of the wrong shape, type or range, or a
             bad batch size.
         DatasetNotFoundError: If ``data`` is None and no CIFAR-10 copy is found.
@@ -87,7 +122,11 @@ def evaluate(
     """
     _check_model(model)
     _check_batch_size(batch_size)
+    check_allow_unit_range(allow_unit_range)
+    num_classes = _num_classes(model)
     if data is None:
+        if num_classes is not None:
+            check_cifar10_classes(model, num_classes, "data")
         from keras_cifar_zoo.data import load_cifar10
 
         _, data = load_cifar10(data_dir)
@@ -95,11 +134,14 @@ def evaluate(
         raise InvalidTypeError(
             f"data must be a pair (images, labels). Received: type={type(data).__name__}"
         )
-    images = check_images(data[0], "data[0]")
-    num_classes = int(model.output_shape[-1])
-    labels = check_labels(data[1], len(images), num_classes, "data[1]")
+    images = check_images(data[0], "data[0]", allow_unit_range=allow_unit_range)
+    if num_classes is not None:
+        labels = check_labels(data[1], len(images), num_classes, "data[1]")
     check_image_size(model, images, "data")
     probs = _probabilities(model, images, preprocessing, batch_size)
+    if num_classes is None:
+        num_classes = probs.shape[-1]
+        labels = check_labels(data[1], len(images), num_classes, "data[1]")
     predicted = probs.argmax(axis=-1)
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
@@ -138,6 +180,7 @@ def predict(
     *,
     batch_size: int = 256,
     preprocessing: Preprocessing | None = None,
+    allow_unit_range: bool = False,
 ) -> Predictions:
     """Classifies raw RGB images.
 
@@ -148,11 +191,16 @@ def predict(
         batch_size: Inference batch size.
         preprocessing: For a model without a ``preprocessing`` layer that is not named after
             a zoo model.
+        allow_unit_range: Accept float images whose values all lie in [0, 1] (see
+            :func:`evaluate`).
 
     Returns:
         :class:`Predictions` (always batched, N=1 for a single image).
 
     Raises:
+        PixelRangeError: For float images all in [0, 1] without ``allow_unit_range=True``.
+        ModelOutputError: If the model does not output (N, num_classes) class
+            probabilities.
         InvalidArgumentError: For another shape, dtype, value range or image size (an
             ``InvalidTypeError`` for something that is not an array).
 
@@ -162,6 +210,8 @@ def predict(
     """
     _check_model(model)
     _check_batch_size(batch_size)
+    check_allow_unit_range(allow_unit_range)
+    _num_classes(model)
     if isinstance(images, (list, tuple)):
         try:
             images = np.asarray(images)
@@ -181,8 +231,10 @@ def predict(
             "images must be one RGB image (height, width, 3) or a batch (N, height, width, 3). "
             f"Received: images.shape={array.shape}"
         )
-    array = check_images(array[None] if array.ndim == 3 else array, "images")
-    expected = tuple(model.input_shape[1:3])
+    array = check_images(
+        array[None] if array.ndim == 3 else array, "images", allow_unit_range=allow_unit_range
+    )
+    expected = input_size(model)
     if None not in expected and array.shape[1:3] != expected:
         raise InvalidArgumentError(
             f"images must be {expected[0]}x{expected[1]} to match the model's input; resize them "

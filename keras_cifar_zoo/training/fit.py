@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import hashlib
 import importlib.util
+import json
 import logging
 import math
 import os
+import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
+from keras import ops
 
-from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, TrainingDivergedError
+from keras_cifar_zoo.errors import (
+    CheckpointWriteError,
+    InvalidArgumentError,
+    InvalidTypeError,
+    ModelOutputError,
+    PixelRangeError,
+    TrainingDivergedError,
+)
 from keras_cifar_zoo.preprocessing import LAYER_NAME, Preprocessing
 from keras_cifar_zoo.training.augment import RandomAugment
 from keras_cifar_zoo.training.checkpoints import (
@@ -23,7 +34,11 @@ from keras_cifar_zoo.training.checkpoints import (
     EpochCheckpoint,
     atomic_write,
     read_state,
+    remove_stale_temporaries,
     restore_state,
+    saved_epochs,
+    write_error,
+    write_state,
 )
 from keras_cifar_zoo.training.recipes import Augmentation, Recipe, get_recipe
 from keras_cifar_zoo.training.schedules import RecipeSchedule
@@ -35,6 +50,10 @@ TEST_SET_NOTE = (
     "it, as recipe {recipe} (article 004) does: accuracies of this run are selected on test data."
 )
 DATA_PARALLEL = "data_parallel"
+VERBOSE_VALUES = ("auto", 0, 1, 2)
+CIFAR10_CLASSES = 10
+# Recipe fields a resume does not compare: names and prose, or overridden by fit's arguments.
+_RECIPE_FIELDS_NOT_COMPARED = ("name", "article", "description", "epochs", "batch_size")
 
 
 def augmentation_layers(augmentation: Augmentation, seed: int | None = None) -> list[keras.Layer]:
@@ -90,8 +109,23 @@ def resolve_preprocessing(
     )
 
 
-def check_images(images: Any, arg: str) -> np.ndarray:
-    """Validates a batch of raw images (N, H, W, 3), uint8 or float in 0-255."""
+def check_allow_unit_range(allow_unit_range: Any) -> bool:
+    """Validates the ``allow_unit_range`` flag of ``fit_cifar10``, ``evaluate`` and ``predict``."""
+    if not isinstance(allow_unit_range, bool):
+        raise InvalidTypeError(
+            "allow_unit_range must be True or False. "
+            f"Received: allow_unit_range={allow_unit_range!r}"
+        )
+    return allow_unit_range
+
+
+def check_images(images: Any, arg: str, *, allow_unit_range: bool = False) -> np.ndarray:
+    """Validates a batch of raw images (N, H, W, 3), uint8 or float in 0-255.
+
+    A float batch whose values all lie in [0, 1] is refused unless ``allow_unit_range``: it
+    is almost always already scaled, and a model that applies its own preprocessing sees
+    near-black images and gives every one the same class.
+    """
     if not isinstance(images, np.ndarray) and not hasattr(images, "__array__"):
         raise InvalidTypeError(
             f"{arg} must be a NumPy array of images. Received: type={type(images).__name__}"
@@ -110,11 +144,19 @@ def check_images(images: Any, arg: str) -> np.ndarray:
             raise InvalidTypeError(
                 f"{arg} must be uint8 or float pixels in 0-255. Received: dtype={images.dtype}"
             )
-        finite = bool(np.isfinite(images).all())
-        if not (finite and images.min() >= 0 and images.max() <= 255):
+        low, high = images.min(), images.max()  # a NaN or an infinity shows in one of them
+        if not (np.isfinite(low) and np.isfinite(high) and low >= 0 and high <= 255):
             raise InvalidArgumentError(
                 f"{arg} must hold raw pixels in 0-255 (the model applies its own preprocessing). "
-                f"Received: min={images.min()}, max={images.max()}"
+                f"Received: min={low}, max={high}"
+            )
+        if high <= 1 and not allow_unit_range and np.issubdtype(images.dtype, np.floating):
+            raise PixelRangeError(
+                f"{arg} holds float values that all lie in [0, 1], but the model takes raw "
+                "pixels in 0-255 and applies its own preprocessing: images scaled to [0, 1] "
+                f"look nearly black to it. Pass raw 0-255 pixels ({arg} * 255, or the uint8 "
+                "images), or allow_unit_range=True if these values are meant as they are. "
+                f"Received: dtype={images.dtype}, min={low}, max={high}"
             )
     return images
 
@@ -137,20 +179,163 @@ def check_labels(labels: Any, num_images: int, num_classes: int, arg: str) -> np
     return labels.astype(np.int64)
 
 
+def check_classifier(model: keras.Model, output_shape: Any) -> int:
+    """Returns the class count of a model whose output is (N, num_classes) probabilities."""
+    shape = tuple(output_shape) if isinstance(output_shape, (tuple, list)) else output_shape
+    single = isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape)
+    if not (single and len(shape) == 2 and isinstance(shape[1], int) and shape[1] >= 2):
+        what = f"shape {shape}" if single else f"{len(shape)} tensors"
+        raise ModelOutputError(
+            f"Model {model.name!r} outputs {what}, but one row of class probabilities per image "
+            "is needed, shape (N, num_classes) with num_classes >= 2. Build it with "
+            "include_top=True, or end it in a softmax classifier. "
+            f"Received: model.output_shape={output_shape}"
+        )
+    return shape[1]
+
+
+def check_cifar10_classes(model: keras.Model, num_classes: int, arg: str) -> None:
+    """Checks that a model used on CIFAR-10 itself has one output per CIFAR-10 class."""
+    if num_classes != CIFAR10_CLASSES:
+        raise ModelOutputError(
+            f"Model {model.name!r} outputs {num_classes} class probabilities but CIFAR-10 has "
+            f"{CIFAR10_CLASSES} classes. Build it with num_classes={CIFAR10_CLASSES}, or pass "
+            f"{arg}= with labels in [0, {num_classes}). Received: num_classes={num_classes}"
+        )
+
+
+def weights_finite(model: keras.Model) -> bool:
+    """True if every trainable weight of ``model`` and every float variable of its optimizer
+    is finite: one reduction read back as a single value, one device synchronisation.
+
+    Non-trainable weights are left out: BatchNormalization statistics turn non-finite only
+    through a non-finite forward pass, which the loss shows, and other layers may keep
+    infinities on purpose (a running minimum starts at +inf).
+    """
+    optimizer_variables = model.optimizer.variables if model.optimizer is not None else []
+    flags = [
+        ops.all(ops.isfinite(v))
+        for v in [*model.trainable_weights, *optimizer_variables]
+        if "float" in str(v.dtype)
+    ]
+    return not flags or bool(ops.convert_to_numpy(ops.all(ops.stack(flags))))
+
+
 class _DivergenceGuard(keras.callbacks.Callback):
-    """Stops at the end of an epoch whose loss is NaN or infinite (checked per epoch, so the
-    accelerator is never synchronised per batch)."""
+    """Stops at the end of an epoch whose loss or weights are NaN or infinite.
+
+    It runs after the user's callbacks and before any save, once per epoch, so the
+    accelerator is never synchronised per batch. The loss alone misses an update that breaks
+    the weights in the last steps: the loss of a step is measured before its update.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.bad_epoch: int | None = None
+        self.bad_loss = False
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            self.bad_epoch = epoch + 1
+        bad_loss = loss is not None and not math.isfinite(float(loss))
+        if bad_loss or not weights_finite(self.model):
+            self.bad_epoch, self.bad_loss = epoch + 1, bad_loss
             self.model._zoo_diverged = True
             self.model.stop_training = True
+
+
+class _EpochBatches(keras.utils.PyDataset):
+    """Training batches in an order drawn from (seed, epoch) alone.
+
+    JAX and torch take it as it is: Keras's pipeline for arrays slices NumPy arrays per batch
+    there too. TensorFlow takes :func:`_tf_batches`, which gathers in tf.data's threads.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> None:
+        super().__init__()
+        self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
+        self.order = np.arange(len(x))
+
+    def set_epoch(self, epoch: int) -> None:
+        self.order = np.random.default_rng([self.seed, epoch, 0]).permutation(len(self.x))
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.x) / self.batch_size)
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        picked = self.order[index * self.batch_size : (index + 1) * self.batch_size]
+        return self.x[picked], self.y[picked]
+
+
+def _tf_batches(batches: _EpochBatches) -> Any:
+    """The same batches as a ``tf.data`` pipeline, as Keras builds one for arrays: Python runs
+    once per epoch (Keras starts a new iterator after ``on_epoch_begin`` has set the order),
+    the gathers run in tf.data's threads."""
+    import tensorflow as tf
+
+    orders = tf.data.Dataset.from_generator(
+        lambda: iter([batches.order]),
+        output_signature=tf.TensorSpec((len(batches.x),), tf.int64),
+    )
+    indices = orders.flat_map(
+        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batches.batch_size)
+    )
+    arrays = tf.data.Dataset.from_tensors((batches.x, batches.y)).repeat()
+    return (
+        tf.data.Dataset.zip(indices, arrays)
+        .map(lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)), tf.data.AUTOTUNE)
+        .apply(tf.data.experimental.assert_cardinality(len(batches)))
+        .prefetch(tf.data.AUTOTUNE)
+    )
+
+
+class _EpochRandomness(keras.callbacks.Callback):
+    """Derives each epoch's randomness from (seed, epoch), so a resumed run trains exactly as
+    an uninterrupted one: the batch order (Keras reshuffles arrays with a generator that a
+    resumed run starts afresh, replaying epoch 0's order), every random generator state in
+    the model (augmentation, dropout; Keras does not checkpoint them) and, in a seeded run,
+    Python's and NumPy's global generators for callbacks that use them.
+
+    TensorFlow's global seed is not reset per epoch: ``tf.random.set_seed`` clears its kernel
+    caches (0.2-0.4 s per epoch measured on a tiny model), and the training step uses none
+    of its stateful generators.
+    """
+
+    def __init__(self, seed: int, batches: _EpochBatches, reseed_globals: bool) -> None:
+        super().__init__()
+        self.seed, self.batches, self.reseed_globals = seed, batches, reseed_globals
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self.batches.set_epoch(epoch)
+        states = [v for v in self.model.variables if v.name == "seed_generator_state"]
+        # 31-bit values: valid seeds for every backend's seed dtype (int32 on torch)
+        words = np.random.SeedSequence([self.seed, epoch, 1]).generate_state(len(states) + 1)
+        words >>= 1
+        if self.reseed_globals:
+            random.seed(int(words[0]))
+            np.random.seed(int(words[0]))
+        for state, word in zip(states, words[1:], strict=True):
+            state.assign(np.array([word, 0], dtype=state.dtype))
+
+
+class _CSVLog(keras.callbacks.CSVLogger):
+    """Keras's CSV log, with write errors (disk full, read-only folder) that name the folder
+    and the fix."""
+
+    def __init__(self, path: Path, append: bool, arg: str) -> None:
+        super().__init__(str(path), append=append)
+        self.path, self.arg = path, arg
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        try:
+            super().on_train_begin(logs)
+        except OSError as exc:
+            raise write_error(self.path, exc, self.arg) from exc
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        try:
+            super().on_epoch_end(epoch, logs)
+        except OSError as exc:
+            raise write_error(self.path, exc, self.arg) from exc
 
 
 class _SelectOnValidation(keras.callbacks.Callback):
@@ -294,7 +479,7 @@ def _load_history(path: Path) -> dict[str, list[float]]:
     return {k: [float(r[k]) if r[k] not in ("", "NA") else math.nan for r in rows] for k in columns}
 
 
-def _truncate_csv(path: Path, epochs: int) -> None:
+def _truncate_csv(path: Path, epochs: int, arg: str) -> None:
     """Keeps the header and the rows of the first ``epochs`` epochs (a killed run may have
     logged an epoch it did not checkpoint)."""
     if not path.is_file():
@@ -314,7 +499,7 @@ def _truncate_csv(path: Path, epochs: int) -> None:
         with tmp.open("w", newline="") as f:
             csv.writer(f).writerows(kept)
 
-    atomic_write(path, write)
+    atomic_write(path, write, arg)
 
 
 def _merge_history(
@@ -359,15 +544,19 @@ def fit_cifar10(
     distribution: Any = None,
     steps_per_execution: int = 1,
     data_dir: str | os.PathLike | None = None,
+    allow_unit_range: bool = False,
 ) -> keras.callbacks.History:
     """Trains a model on CIFAR-10 with its documented preprocessing and recipe.
 
     Augmentation and preprocessing run inside the compiled training step as Keras layers, on
-    any backend, so they never starve an accelerator; they are off at inference.
+    any backend, so they never starve an accelerator; they are off at inference. Each epoch's
+    randomness (batch order, augmentation, dropout) is drawn from the seed and the epoch
+    number alone, so a run resumed from ``checkpoint_dir`` ends with the weights an
+    uninterrupted run with the same seed ends with.
 
     Args:
         model_or_name: A zoo model name (built here, with the recipe's initial weights) or a
-            ``keras.Model`` taking (N, 32, 32, 3) images.
+            ``keras.Model`` taking (N, 32, 32, 3) images and returning class probabilities.
         recipe: A recipe name or :class:`Recipe`; default: the model's ``default_recipe``.
         epochs: Override the recipe's epochs (schedules keep their epoch boundaries).
         batch_size: Override the recipe's batch size.
@@ -377,10 +566,13 @@ def fit_cifar10(
             select unless the recipe asks for it (article 004, which uses the test set).
         callbacks: Extra Keras callbacks.
         checkpoint_dir: Write ``model.keras`` and the training state every epoch; if the folder
-            holds an unfinished run of the same recipe, resume from its last completed epoch
+            holds an unfinished run with the same settings (model, recipe and its settings,
+            epochs, batch size, seed, training data), resume from its last completed epoch
             (a finished run is returned as it is, without training).
-        seed: Seeds Python, NumPy and the backend for a repeatable run.
-        verbose: Keras ``fit`` verbosity (progress bar with ``"auto"`` or 1).
+        seed: Seeds Python, NumPy and the backend for a repeatable run; an integer in
+            [0, 2**32).
+        verbose: Keras ``fit`` verbosity: ``"auto"``, 0 (silent), 1 (progress bar) or 2 (one
+            line per epoch).
         preprocessing: For a model without a ``preprocessing`` layer that is not named after
             a zoo model.
         csv_log: Write per-epoch metrics as CSV (default ``checkpoint_dir/history.csv``).
@@ -392,6 +584,9 @@ def fit_cifar10(
         steps_per_execution: Training steps per compiled call (larger amortises host overhead
             on accelerators).
         data_dir: Where :func:`load_cifar10` looks first.
+        allow_unit_range: Accept float images whose values all lie in [0, 1] (refused by
+            default: models take raw 0-255 pixels, so such images are almost always scaled
+            by mistake). Applies to ``data`` and ``validation_data``.
 
     Returns:
         The Keras ``History`` of the whole run (a resumed run's earlier epochs included);
@@ -399,10 +594,18 @@ def fit_cifar10(
         and, for recipes that select on the test set, ``model_selection`` saying so.
 
     Raises:
-        TrainingDivergedError: If the loss becomes NaN or infinite (the last good epoch stays
-            in ``checkpoint_dir``; the error's ``history`` attribute holds the metrics).
+        TrainingDivergedError: If the loss or the weights become NaN or infinite (the error
+            says whether ``checkpoint_dir`` keeps a good epoch; its ``history`` attribute
+            holds the metrics). Such weights are never saved.
+        PixelRangeError: For float images all in [0, 1] without ``allow_unit_range=True``.
+        ModelOutputError: If the model does not output (N, num_classes) probabilities, or
+            not 10 of them when it trains or validates on CIFAR-10 itself.
+        CheckpointWriteError: If ``checkpoint_dir`` cannot be written (disk full, read-only);
+            the last completed epoch there stays intact.
+        CorruptCheckpointError: If ``checkpoint_dir`` holds a damaged checkpoint.
         InvalidArgumentError: For bad data, labels, recipe or arguments, or a
-            ``checkpoint_dir`` holding a run with other settings.
+            ``checkpoint_dir`` holding a run with other settings (an ``InvalidTypeError``
+            for an argument of the wrong type).
         UnknownModelError: If ``model_or_name`` is not a registered name.
         UnknownRecipeError: If ``recipe`` is not a registered name.
 
@@ -445,6 +648,26 @@ def fit_cifar10(
             "callbacks must be a list of keras.callbacks.Callback objects. "
             f"Received: callbacks={callbacks!r}"
         )
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InvalidTypeError(
+            f"seed must be None or an integer in [0, 2**32). Received: seed={seed!r}"
+        )
+    if seed is not None and not 0 <= seed < 2**32:
+        raise InvalidArgumentError(
+            f"seed must be None or an integer in [0, 2**32). Received: seed={seed!r}"
+        )
+    if isinstance(verbose, bool) or verbose not in VERBOSE_VALUES:
+        raise InvalidArgumentError(
+            "verbose must be 'auto', 0 (silent), 1 (progress bar) or 2 (one line per epoch). "
+            f"Received: verbose={verbose!r}"
+        )
+    for arg, value in (
+        ("checkpoint_dir", checkpoint_dir),
+        ("csv_log", csv_log),
+        ("tensorboard_dir", tensorboard_dir),
+    ):
+        _check_path(value, arg)
+    check_allow_unit_range(allow_unit_range)
 
     if tensorboard_dir is not None and importlib.util.find_spec("tensorboard") is None:
         raise InvalidArgumentError(
@@ -455,6 +678,7 @@ def fit_cifar10(
     if seed is not None:
         keras.utils.set_random_seed(seed)
     selects_on_test_set = recipe.validation_is_test_set and validation_data is None
+    trains_on_cifar10 = data is None
     if data is None or selects_on_test_set:
         from keras_cifar_zoo.data import load_cifar10
 
@@ -462,9 +686,14 @@ def fit_cifar10(
         data = train_split if data is None else data
         if selects_on_test_set:
             validation_data = test_split
-    x = _check_pair(data, "data")
-    x_val = None if validation_data is None else _check_pair(validation_data, "validation_data")
+    x = _check_pair(data, "data", allow_unit_range)
+    x_val = (
+        None
+        if validation_data is None
+        else _check_pair(validation_data, "validation_data", allow_unit_range)
+    )
 
+    csv_log_given = csv_log is not None
     with distribution_scope(distribution) as resolved:
         if isinstance(model_or_name, str):
             from keras_cifar_zoo.registry import load_model
@@ -479,12 +708,25 @@ def fit_cifar10(
                     recipe.initial_weights,
                 )
         extra = resolve_preprocessing(model, preprocessing)
-        num_classes = int(model.output_shape[-1])
         check_image_size(model, x, "data")
+        if x_val is not None:
+            check_image_size(model, x_val, "validation_data")
+
+        inputs = keras.Input(shape=x.shape[1:], name="images")
+        h = inputs
+        for layer in augmentation_layers(recipe.augmentation, seed):
+            h = layer(h)
+        if extra is not None:
+            h = extra.layer()(h)
+        train_model = keras.Model(inputs, model(h), name=f"{model.name}_training")
+        num_classes = check_classifier(model, train_model.output_shape)
+        if trains_on_cifar10:
+            check_cifar10_classes(model, num_classes, "data")
+        if selects_on_test_set:
+            check_cifar10_classes(model, num_classes, "validation_data")
         y = check_labels(data[1], len(x), num_classes, "data[1]")
         val = None
         if x_val is not None:
-            check_image_size(model, x_val, "validation_data")
             val = (
                 x_val,
                 check_labels(validation_data[1], len(x_val), num_classes, "validation_data[1]"),
@@ -502,13 +744,6 @@ def fit_cifar10(
         if val is not None:
             val = (val[0], keras.utils.to_categorical(val[1], num_classes))
 
-        inputs = keras.Input(shape=x.shape[1:], name="images")
-        h = inputs
-        for layer in augmentation_layers(recipe.augmentation, seed):
-            h = layer(h)
-        if extra is not None:
-            h = extra.layer()(h)
-        train_model = keras.Model(inputs, model(h), name=f"{model.name}_training")
         steps_per_epoch = math.ceil(len(x) / batch_size)
         optimizer = getattr(keras.optimizers, recipe.optimizer)(
             learning_rate=RecipeSchedule.from_recipe(
@@ -526,29 +761,59 @@ def fit_cifar10(
         initial_epoch = 0
         finished = False
         previous: dict[str, list[float]] = {}
-        if checkpoint_dir is not None:
-            directory = Path(checkpoint_dir)
-            directory.mkdir(parents=True, exist_ok=True)
+        # Every epoch's randomness derives from rng_seed; an unseeded run draws one and keeps
+        # it in its state, so that its resume is exact too.
+        rng_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
+        directory = None if checkpoint_dir is None else Path(checkpoint_dir)
+        if directory is not None:
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise CheckpointWriteError(
+                    f"Could not create the folder {directory} ({exc.strerror or exc}). Pass "
+                    "another checkpoint_dir, or make its parent a writable folder. "
+                    f"Received: checkpoint_dir={str(directory)!r}"
+                ) from exc
+            remove_stale_temporaries(directory)
             csv_log = directory / "history.csv" if csv_log is None else csv_log
-            run_info = {
+            settings = {
                 "model": model.name,
                 "recipe": recipe.name,
+                "recipe_settings": _recipe_settings(recipe),
                 "epochs": epochs,
                 "batch_size": batch_size,
                 "train_images": len(x),
+                "data_sha1": _fingerprint(x, y),
+                "seed": seed,
             }
             state = read_state(directory)
+            if state is not None and not state["completed_epochs"]:
+                state = None  # no epoch completed: nothing to resume, a new run takes over
             if state is not None:
-                # keys an older state file lacks are not compared
-                differ = [k for k in run_info if k in state and state[k] != run_info[k]]
-                if differ:
-                    there = ", ".join(f"{k}={state[k]!r}" for k in differ)
-                    here = ", ".join(f"{k}={run_info[k]!r}" for k in differ)
+                there, here = _differences(state, settings)
+                if there:
                     raise InvalidArgumentError(
-                        f"{directory} holds a run with other settings ({there}); resume it with "
-                        "the same settings or pass another checkpoint_dir. "
-                        f"Received: {here}"
+                        f"{directory} holds a run with other settings ({', '.join(there)}); "
+                        "resume it with the same settings or pass another checkpoint_dir. "
+                        f"Received: {', '.join(here)}"
                     )
+                if isinstance(state.get("rng_seed"), int):
+                    rng_seed = state["rng_seed"]
+            run_info = {**settings, "rng_seed": rng_seed}
+            if state is None:
+                # Claims the folder before any weights are written: weights without a
+                # state.json then always mean a damaged checkpoint.
+                write_state(
+                    directory,
+                    {
+                        **run_info,
+                        "completed_epochs": 0,
+                        "state_weights": None,
+                        "finished": False,
+                        "history": {},
+                    },
+                )
+            else:
                 initial_epoch = restore_state(train_model, directory, state)
                 finished = bool(state.get("finished"))
                 previous = state.get("history") or (
@@ -559,25 +824,35 @@ def fit_cifar10(
                     for k, v in previous.items()
                 }
 
+        batches = _EpochBatches(
+            x, keras.utils.to_categorical(y, num_classes), batch_size, seed=rng_seed
+        )
+        tensorflow = keras.backend.backend() == "tensorflow"
+        train_data = _tf_batches(batches) if tensorflow else batches
         guard = _DivergenceGuard()
-        all_callbacks: list[keras.callbacks.Callback] = [guard]
+        # Randomness first, so every later callback sees the epoch's seeds; the divergence
+        # guard after the user's callbacks and the log, right before anything is saved.
+        all_callbacks: list[keras.callbacks.Callback] = [
+            _EpochRandomness(rng_seed, batches, reseed_globals=seed is not None),
+            *callbacks,
+        ]
+        if csv_log is not None:
+            log_arg = "csv_log" if csv_log_given else "checkpoint_dir"
+            if initial_epoch:
+                _truncate_csv(Path(csv_log), initial_epoch, log_arg)
+            all_callbacks.append(_CSVLog(Path(csv_log), initial_epoch > 0, log_arg))
+        all_callbacks.append(guard)
         if recipe.early_stopping_patience is not None and val is not None:
             selection = _SelectOnValidation(
                 recipe.early_stopping_patience,
                 previous.get("val_accuracy", []),
-                None if checkpoint_dir is None else Path(checkpoint_dir) / BEST_FILE,
+                None if directory is None else directory / BEST_FILE,
                 model,
             )
             finished = finished or (initial_epoch > 0 and selection.exhausted)
             all_callbacks.append(selection)
-        all_callbacks.extend(callbacks)
-        if csv_log is not None:
-            if initial_epoch:
-                _truncate_csv(Path(csv_log), initial_epoch)
-            all_callbacks.append(keras.callbacks.CSVLogger(str(csv_log), append=initial_epoch > 0))
-        if checkpoint_dir is not None:
-            # after the CSV log: an epoch is logged before it counts as completed
-            all_callbacks.append(EpochCheckpoint(Path(checkpoint_dir), model, run_info, previous))
+        if directory is not None:
+            all_callbacks.append(EpochCheckpoint(directory, model, run_info, previous))
         if tensorboard_dir is not None:
             all_callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
         if finished:
@@ -593,12 +868,12 @@ def fit_cifar10(
             )
 
         history = train_model.fit(
-            x,
-            keras.utils.to_categorical(y, num_classes),
-            batch_size=batch_size,
+            train_data,
             epochs=epochs,
             initial_epoch=initial_epoch,
+            shuffle=False,  # the batches come in each epoch's own order
             validation_data=val,
+            validation_batch_size=batch_size,
             callbacks=all_callbacks,
             verbose=verbose,
         )
@@ -611,29 +886,95 @@ def fit_cifar10(
         history.params["model_selection"] = TEST_SET_NOTE.format(recipe=recipe.name)
     history.set_model(model)  # the zoo model, not the training wrapper
     if guard.bad_epoch is not None:
+        what = "the loss was" if guard.bad_loss else "the weights were"
+        fix = "Lower the learning rate or batch size, or check the data"
+        if directory is None:
+            kept = f"{fix}; nothing was saved (pass checkpoint_dir= to keep each good epoch)"
+        elif good := saved_epochs(directory):
+            kept = (
+                f"{fix}, and train again in another checkpoint_dir; the last good epoch "
+                f"({good}) is kept in checkpoint_dir {directory} (its model.keras, and the "
+                "state a rerun resumes from)"
+            )
+        else:
+            kept = (
+                f"{fix}, and train again; nothing was saved in {directory}: no epoch ended "
+                "with finite weights"
+            )
         error = TrainingDivergedError(
-            f"Training {model.name} diverged: the loss was not finite in epoch {guard.bad_epoch}. "
-            "Lower the learning rate or batch size, or check the data; the last good epoch is "
-            "kept in checkpoint_dir (rerun with the same checkpoint_dir to resume from it). "
-            f"Received: recipe={recipe.name!r}"
+            f"Training {model.name} diverged: {what} not finite in epoch {guard.bad_epoch}. "
+            f"{kept}. Received: recipe={recipe.name!r}"
         )
         error.history = history
         raise error
     return history
 
 
-def _check_pair(split: Any, arg: str) -> np.ndarray:
+def _check_pair(split: Any, arg: str, allow_unit_range: bool) -> np.ndarray:
     """Checks that ``split`` is (images, labels) and returns the validated images."""
     if not isinstance(split, (tuple, list)) or len(split) != 2:
         raise InvalidTypeError(
             f"{arg} must be a pair (images, labels). Received: type={type(split).__name__}"
         )
-    return check_images(split[0], f"{arg}[0]")
+    return check_images(split[0], f"{arg}[0]", allow_unit_range=allow_unit_range)
+
+
+def _check_path(value: Any, arg: str) -> None:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise InvalidTypeError(
+            f"{arg} must be a path (str or os.PathLike) or None. Received: {arg}={value!r}"
+        )
+
+
+def _fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
+    """A sha1 of the training images and labels (about 0.1 s for CIFAR-10's 150 MB)."""
+    digest = hashlib.sha1(usedforsecurity=False)
+    for array in (images, labels):
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(array.reshape(-1).view(np.uint8))
+    return digest.hexdigest()
+
+
+def _recipe_settings(recipe: Recipe) -> dict[str, Any]:
+    """The recipe's training settings as JSON values (names, prose and the epochs and batch
+    size that fit's arguments override left out)."""
+    config = json.loads(json.dumps(recipe.to_config()))
+    return {k: v for k, v in config.items() if k not in _RECIPE_FIELDS_NOT_COMPARED}
+
+
+def _differences(saved: dict[str, Any], settings: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """``key=value`` descriptions of the settings that differ, saved and new; keys an older
+    state file lacks are not compared."""
+    there, here = [], []
+    for key, value in settings.items():
+        if key not in saved or saved[key] == value:
+            continue
+        if key == "recipe_settings" and isinstance(saved[key], dict):
+            old = saved[key]
+            for field in sorted(set(old) | set(value)):
+                if old.get(field) != value.get(field):
+                    there.append(f"recipe.{field}={old.get(field)!r}")
+                    here.append(f"recipe.{field}={value.get(field)!r}")
+        else:
+            there.append(f"{key}={saved[key]!r}")
+            here.append(f"{key}={value!r}")
+    return there, here
+
+
+def input_size(model: keras.Model) -> tuple[int | None, int | None]:
+    """The (height, width) the model takes; (None, None) for any size, or a subclassed model
+    not called yet."""
+    try:
+        shape = model.input_shape
+    except AttributeError:
+        return (None, None)
+    return tuple(shape[1:3]) if isinstance(shape, tuple) and len(shape) == 4 else (None, None)
 
 
 def check_image_size(model: keras.Model, images: np.ndarray, arg: str) -> None:
     """Checks that the images' height and width are those the model takes."""
-    expected = tuple(model.input_shape[1:3])
+    expected = input_size(model)
     if None not in expected and images.shape[1:3] != expected:
         raise InvalidArgumentError(
             f"{arg}[0] holds {images.shape[1]}x{images.shape[2]} images but {model.name!r} takes "

@@ -92,6 +92,43 @@ def _parse(weights: Any) -> tuple[str, str | None]:
     raise InvalidArgumentError(f"weights must be {_FORMS}.{hint} Received: weights={weights!r}")
 
 
+_PATH_OPTIONS = {
+    "hub_dir": "a local hub mirror folder",
+    "cache_dir": "a cache folder",
+    "manifest": "a weights_manifest.json file",
+    "imagenet_weights": "a Keras Applications VGG file or a folder holding one",
+}
+
+
+def _check_values(options: dict[str, Any]) -> None:
+    """Checks each option's type before anything reads a file or the network."""
+    for option, what in _PATH_OPTIONS.items():
+        if option in options:
+            hub.check_path_option(options[option], option, what)
+    if "local_files_only" in options:
+        hub.offline_mode(options["local_files_only"])
+    for option in ("endpoint", "revision"):
+        value = options.get(option)
+        if value is not None and (not isinstance(value, str) or not value):
+            example = "'https://huggingface.co'" if option == "endpoint" else "'main'"
+            raise InvalidTypeError(
+                f"{option} must be a non-empty string such as {example}, or None. "
+                f"Received: {option}={value!r}"
+            )
+    endpoint = options.get("endpoint")
+    if endpoint is not None and not endpoint.startswith(("http://", "https://")):
+        raise InvalidArgumentError(
+            f"endpoint must be an http:// or https:// URL such as 'https://huggingface.co'. "
+            f"Received: endpoint={endpoint!r}"
+        )
+    token = options.get("token")
+    if token is not None and not isinstance(token, (str, bool)):
+        raise InvalidTypeError(
+            "token must be a Hugging Face token string, True (the saved login), False or None. "
+            f"Received: token of type {type(token).__name__}"
+        )
+
+
 def _check_options(kind: str, weights: Any, options: dict[str, Any]) -> None:
     allowed = _OPTIONS[kind]
     unknown = sorted(set(options) - set().union(*_OPTIONS.values()))
@@ -107,6 +144,7 @@ def _check_options(kind: str, weights: Any, options: dict[str, Any]) -> None:
             f"weights={weights!r} {takes}. "
             f"Received: {', '.join(f'{k}={options[k]!r}' for k in wrong)}"
         )
+    _check_values(options)
 
 
 def _imagenet_models() -> list[str]:
@@ -138,6 +176,15 @@ def _entry(name: str, tag: str | None, manifest: Any) -> CheckpointEntry:
     return load_manifest(manifest).find(name, tag)
 
 
+def _check_model(model: Any, function: str) -> None:
+    if not isinstance(model, keras.Model):
+        raise InvalidTypeError(
+            f"{function} takes the model first: a keras.Model built by load_model() or "
+            f"build_model(), such as load_model('resnet20_v1'). "
+            f"Received: model={model!r}"
+        )
+
+
 def load_weights_into(model: keras.Model, name: str, weights: Any, **options: Any) -> LoadReport:
     """Loads ``weights`` into ``model`` (built from registry entry ``name``).
 
@@ -146,6 +193,7 @@ def load_weights_into(model: keras.Model, name: str, weights: Any, **options: An
     Returns:
         The :class:`LoadReport` (also logged at INFO level).
     """
+    _check_model(model, "load_weights_into")
     kind, tag = _parse(weights)
     _check_options(kind, weights, options)
     if kind == IMAGENET:
@@ -198,6 +246,8 @@ def load_weights(model: keras.Model, weights: Any, **options: Any) -> LoadReport
         The :class:`LoadReport`: loaded and skipped layers with reasons, and notes.
 
     Raises:
+        InvalidTypeError: If ``model`` is not a ``keras.Model`` or an option has the wrong
+            type (a path that is not a ``str`` or ``os.PathLike``, for example).
         UnknownModelError: If ``model.name`` is not a zoo model.
         WeightsNotAvailableError: If the model has no such weights.
         WeightsMismatchError: If the weights do not fit the model.
@@ -211,6 +261,7 @@ def load_weights(model: keras.Model, weights: Any, **options: Any) -> LoadReport
     """
     from keras_cifar_zoo.registry import model_info
 
+    _check_model(model, "load_weights")
     model_info(model.name)  # raises UnknownModelError with suggestions
     return load_weights_into(model, model.name, weights, **options)
 

@@ -9,20 +9,32 @@ Environment variables (``HF_ENDPOINT``, ``HF_HOME``, ``HF_HUB_CACHE``, ``HF_HUB_
 Every file is hashed after every download and on every cache hit. ``huggingface_hub`` does
 not verify content (a corrupted blob of the right size is accepted and cached), so this
 module does, and removes a bad file from the cache before raising :class:`IntegrityError`.
+
+A file missing from the cache is only requested once the Hub's host answers a TCP connection:
+``huggingface_hub`` retries a refused or unresolvable host for about 23 s before giving up,
+which is no use on a machine without network.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
+import errno
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+import socket
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from keras_cifar_zoo.errors import HubError, IntegrityError, InvalidArgumentError
-from keras_cifar_zoo.weights.manifest import FileRecord
+from keras_cifar_zoo.errors import HubError, IntegrityError, InvalidArgumentError, InvalidTypeError
+
+if TYPE_CHECKING:
+    from keras_cifar_zoo.weights.manifest import FileRecord
 
 logger = logging.getLogger(__name__)
 
@@ -30,17 +42,86 @@ HUB_ENV = "KERAS_CIFAR_ZOO_HUB"
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _TRUE = {"1", "on", "yes", "true"}
 _CHUNK = 1 << 20
+_PROBE_TIMEOUT = 5.0
+"""Seconds to wait for the Hub's host to accept a connection before calling it unreachable."""
+
+
+# ---------------------------------------------------------------------------------------------
+# How the caller names an option in error messages
+
+
+_FLAGS: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
+    "keras_cifar_zoo_flags", default=None
+)
+_PYTHON = {"local_files_only": "local_files_only=True"}
+
+
+@contextlib.contextmanager
+def command_line_flags(flags: Mapping[str, str]) -> Iterator[None]:
+    """Makes error messages name options as a command does, for as long as the block runs.
+
+    Library messages say how to fix a problem in Python terms (``hub_dir=PATH``); a command
+    has no keyword arguments. ``flags`` maps each keyword the running command exposes to its
+    spelling there, e.g. ``{"hub_dir": "--hub-dir PATH", "local_files_only": "--offline"}``; a
+    keyword missing from it is named by its environment variable alone.
+    """
+    token = _FLAGS.set(dict(flags))
+    try:
+        yield
+    finally:
+        _FLAGS.reset(token)
+
+
+def how_to_set(option: str, env: str | None = None) -> str:
+    """How the caller sets ``option``, e.g. ``"hub_dir=PATH or KERAS_CIFAR_ZOO_HUB=PATH"``.
+
+    ``env`` is the environment variable alternative, spelled out (``"HF_HUB_OFFLINE=1"``).
+    Under :func:`command_line_flags` the keyword becomes the command's flag, or is left out.
+    """
+    flags = _FLAGS.get()
+    given = _PYTHON.get(option, f"{option}=PATH") if flags is None else flags.get(option)
+    return " or ".join(part for part in (given, env) if part) or f"{option}=PATH"
+
+
+def _flag(option: str) -> str:
+    """``hub_dir=`` in Python; the command's flag (``--hub-dir``) on the command line."""
+    flags = _FLAGS.get()
+    if flags is not None and flags.get(option):
+        return flags[option].split()[0]
+    return f"{option}="
+
+
+def received(option: str, value: Any) -> str:
+    """``hub_dir='x'`` in Python; ``--hub-dir 'x'`` on the command line."""
+    shown = str(value) if isinstance(value, os.PathLike) else value
+    flags = _FLAGS.get()
+    if flags is not None and flags.get(option):
+        return f"{_flag(option)} {shown!r}"
+    return f"{option}={shown!r}"
 
 
 # ---------------------------------------------------------------------------------------------
 # Settings, read at call time
 
 
+def check_path_option(value: Any, option: str, what: str) -> None:
+    """Refuses a path option that is neither None, a ``str`` nor an ``os.PathLike``.
+
+    Raises:
+        InvalidTypeError: For any other type (``hub_dir=123``, bytes).
+    """
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise InvalidTypeError(
+            f"{option} must be the path of {what} (a str or os.PathLike), or None. "
+            f"Received: {option}={value!r}"
+        )
+
+
 def offline_mode(local_files_only: bool | None = None) -> bool:
     """True if downloads are off: ``local_files_only=True``, or ``HF_HUB_OFFLINE`` is set."""
     if local_files_only is not None:
         if not isinstance(local_files_only, bool):
-            raise InvalidArgumentError(
+            raise InvalidTypeError(
                 f"local_files_only must be True, False or None. "
                 f"Received: local_files_only={local_files_only!r}"
             )
@@ -53,53 +134,98 @@ def hub_endpoint(endpoint: str | None = None) -> str:
     return (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
+def _hub_cache(cache_dir: str | os.PathLike | None) -> tuple[Path, str]:
+    """The huggingface_hub cache folder and where it was set, for messages."""
+    check_path_option(cache_dir, "cache_dir", "a cache folder")
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser(), received("cache_dir", cache_dir)
+    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).expanduser(), f"{var}={os.environ[var]!r}"
+    if os.environ.get("HF_HOME"):
+        home = os.environ["HF_HOME"]
+        return Path(home).expanduser() / "hub", f"HF_HOME={home!r}"
+    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
+    return Path(xdg).expanduser() / "huggingface" / "hub", "the default cache"
+
+
 def hub_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """The ``huggingface_hub`` cache: ``cache_dir``, ``HF_HUB_CACHE``, ``HF_HOME/hub``, or
     ``~/.cache/huggingface/hub`` (``XDG_CACHE_HOME`` honoured), as huggingface_hub resolves it."""
-    if cache_dir is not None:
-        return Path(cache_dir).expanduser()
-    for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
-        if os.environ.get(var):
-            return Path(os.environ[var]).expanduser()
-    if os.environ.get("HF_HOME"):
-        return Path(os.environ["HF_HOME"]).expanduser() / "hub"
-    xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache")
-    return Path(xdg).expanduser() / "huggingface" / "hub"
+    return _hub_cache(cache_dir)[0]
+
+
+def _usable_cache(cache_dir: str | os.PathLike | None) -> Path:
+    """:func:`hub_cache_dir`, refusing a path that exists but is not a folder."""
+    cache, origin = _hub_cache(cache_dir)
+    if cache.exists() and not cache.is_dir():
+        raise InvalidArgumentError(
+            f"The huggingface_hub cache {cache} is a file, not a folder. Point "
+            f"{how_to_set('cache_dir', 'HF_HUB_CACHE=PATH')} at a folder. Received: {origin}"
+        )
+    return cache
 
 
 def keras_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """Keras's cache: ``cache_dir``, else ``KERAS_HOME``, else ``~/.keras`` (``/tmp/.keras``
-    when the home folder is read-only), as ``keras.utils.get_file`` resolves it."""
+    when the home folder is read-only), as ``keras.utils.get_file`` resolves it.
+
+    Raises:
+        InvalidArgumentError: If the folder named is a file.
+    """
+    check_path_option(cache_dir, "cache_dir", "a cache folder")
     if cache_dir is not None:
-        base = Path(cache_dir).expanduser()
+        base, origin = Path(cache_dir).expanduser(), received("cache_dir", cache_dir)
     elif os.environ.get("KERAS_HOME"):
         base = Path(os.environ["KERAS_HOME"]).expanduser()
+        origin = f"KERAS_HOME={os.environ['KERAS_HOME']!r}"
     else:
         home = Path("~").expanduser()
         base = (home if os.access(home, os.W_OK) else Path("/tmp")) / ".keras"
+        origin = "the default cache"
+    if base.exists() and not base.is_dir():
+        raise InvalidArgumentError(
+            f"The Keras cache {base} is a file, not a folder. Point "
+            f"{how_to_set('cache_dir', 'KERAS_HOME=PATH')} at a folder. Received: {origin}"
+        )
     if base.exists() and not os.access(base, os.W_OK):
         base = Path("/tmp") / ".keras"  # get_file falls back the same way
     return base
 
 
-def mirror_dir(hub_dir: str | os.PathLike | None = None) -> Path | None:
-    """The local hub mirror: ``hub_dir``, else ``KERAS_CIFAR_ZOO_HUB``, else None.
-
-    Raises:
-        InvalidArgumentError: If the folder does not exist.
-    """
+def _mirror(hub_dir: str | os.PathLike | None) -> tuple[Path, str] | None:
+    """The local hub mirror and where it was set (``"hub_dir"`` or ``KERAS_CIFAR_ZOO_HUB``)."""
+    check_path_option(hub_dir, "hub_dir", "a local hub mirror folder")
     origin, value = (
         ("hub_dir", hub_dir) if hub_dir is not None else (HUB_ENV, os.environ.get(HUB_ENV))
     )
     if not value:
         return None
     folder = Path(value).expanduser()
-    if not folder.is_dir():
-        raise InvalidArgumentError(
-            f"The hub mirror folder {folder} does not exist; it must hold <repo_id>/<file> "
-            f"folders as written by `keras-cifar-zoo publish`. Received: {origin}={str(value)!r}"
-        )
-    return folder
+    if folder.is_dir():
+        return folder, origin
+    state = "is a file, not a folder" if folder.exists() else "does not exist"
+    if origin == HUB_ENV:
+        fix = f"point {HUB_ENV} at such a folder, or unset it to use the Hugging Face Hub"
+        shown = f"{HUB_ENV}={str(value)!r}"
+    else:
+        fix = f"pass such a folder, or leave out {_flag('hub_dir')} to use the Hugging Face Hub"
+        shown = received("hub_dir", value)
+    raise InvalidArgumentError(
+        f"The hub mirror folder {folder} {state}; a mirror holds <repo_id>/<file> folders as "
+        f"written by `keras-cifar-zoo publish`: {fix}. Received: {shown}"
+    )
+
+
+def mirror_dir(hub_dir: str | os.PathLike | None = None) -> Path | None:
+    """The local hub mirror: ``hub_dir``, else ``KERAS_CIFAR_ZOO_HUB``, else None.
+
+    Raises:
+        InvalidTypeError: If ``hub_dir`` is not a path.
+        InvalidArgumentError: If the folder does not exist or is a file.
+    """
+    found = _mirror(hub_dir)
+    return None if found is None else found[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,27 +241,37 @@ def file_hash(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def _remove_cached(path: Path) -> None:
-    """Removes a cached file: the snapshot link and the blob it points to."""
-    real = Path(os.path.realpath(path))
-    for p in (real, path):
+def _remove_cached(path: Path) -> list[str]:
+    """Removes a cached file: the snapshot link and the blob it points to.
+
+    Returns:
+        What could not be removed (path and reason); empty if everything was.
+    """
+    failed = []
+    for p in dict.fromkeys((Path(os.path.realpath(path)), path)):  # one entry if not a link
         try:
             p.unlink()
         except FileNotFoundError:
             pass
-        except OSError as exc:  # leave a note; the integrity error still surfaces
+        except OSError as exc:  # read-only cache: the integrity error still surfaces
             logger.warning("Could not remove %s from the cache: %s", p, exc)
+            failed.append(f"{p} ({exc.strerror or exc})")
+    return failed
 
 
 def _verify(path: Path, expected: str, *, label: str, algorithm: str, in_cache: bool) -> None:
     actual = file_hash(path, algorithm)
     if actual == expected:
         return
-    if in_cache:
-        _remove_cached(path)
-        action = "The bad file was removed from the cache; the next load downloads it again."
-    else:
+    if not in_cache:
         action = "The file is not in a cache, so it was left in place; replace it."
+    elif failed := _remove_cached(path):
+        action = (
+            f"It could not be removed from the cache ({'; '.join(failed)}): delete it yourself, "
+            "then load again to download a good copy."
+        )
+    else:
+        action = "The bad file was removed from the cache; the next load downloads it again."
     raise IntegrityError(
         f"Integrity check failed for {label}: expected {algorithm} {expected}, got {actual}. "
         f"{action} Received: path={str(path)!r}"
@@ -154,6 +290,67 @@ def _http_errors() -> tuple[type[BaseException], ...]:
         except (ImportError, AttributeError):
             continue
     return tuple(errors)
+
+
+def _unreachable(url: str) -> OSError | None:
+    """Why the host of ``url`` refuses a TCP connection, or None if it accepts one.
+
+    None as well when a proxy serves the URL: the proxy, not the host, has to answer then.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname:
+        return None
+    proxies = urllib.request.getproxies()
+    if (proxies.get(parts.scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(
+        parts.hostname
+    ):
+        return None
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=_PROBE_TIMEOUT):
+            return None
+    except OSError as exc:
+        return exc
+
+
+def _not_writable(exc: BaseException) -> OSError | None:
+    """The permission or read-only-filesystem error behind ``exc``, if there is one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and (
+            isinstance(seen, PermissionError) or seen.errno in (errno.EROFS, errno.EACCES)
+        ):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Gap:
+    """A hub mirror that lacks a file, so the file was looked for on the Hub instead."""
+
+    folder: Path
+    origin: str
+    missing: str
+
+    def lacks(self) -> str:
+        return f"The hub mirror at {self.folder} lacks {self.missing}"
+
+    def update(self) -> str:
+        repo = self.missing.rsplit("/", 1)[0]
+        return (
+            f"update the mirror (copy {repo}/ into it from a hub/ folder written by "
+            "`keras-cifar-zoo publish`)"
+        )
+
+    def drop(self) -> str:
+        if self.origin == HUB_ENV:
+            return f"unset {HUB_ENV}"
+        return f"leave out {_flag('hub_dir')}"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def download_file(
@@ -182,9 +379,34 @@ def download_file(
 
     Raises:
         HubError: If the file cannot be fetched (network, missing file, offline and not
-            cached).
+            cached, a cache that cannot be written). A missing file fails at once when the
+            Hub's host cannot be reached, instead of after huggingface_hub's retries.
         IntegrityError: If its sha256 differs from ``file.sha256`` (the bad file is removed).
+        InvalidArgumentError: If the cache folder named is a file.
     """
+    return _download(
+        repo_id,
+        file,
+        revision=revision,
+        cache_dir=cache_dir,
+        local_files_only=local_files_only,
+        endpoint=endpoint,
+        token=token,
+        gap=None,
+    )
+
+
+def _download(
+    repo_id: str,
+    file: FileRecord,
+    *,
+    revision: str,
+    cache_dir: str | os.PathLike | None,
+    local_files_only: bool | None,
+    endpoint: str | None,
+    token: str | bool | None,
+    gap: _Gap | None,
+) -> Path:
     import huggingface_hub
     from huggingface_hub import errors as hf_errors
 
@@ -192,14 +414,39 @@ def download_file(
 
     offline = offline_mode(local_files_only)
     url = hub_endpoint(endpoint)
+    cache = _usable_cache(cache_dir)
     label = f"{repo_id}/{file.name}@{revision}"
-    received = f"Received: repo_id={repo_id!r}, filename={file.name!r}, endpoint={url!r}"
+    received_ = f"Received: repo_id={repo_id!r}, filename={file.name!r}, endpoint={url!r}"
+    off = how_to_set("local_files_only", "HF_HUB_OFFLINE=1")
+    mirror = f"use a local mirror ({how_to_set('hub_dir', f'{HUB_ENV}=PATH')})"
+    gap_note = f" {gap.lacks()}: {gap.update()} or {gap.drop()}." if gap else ""
+
+    def failed(reason: str) -> HubError:
+        if gap is not None:
+            return HubError(
+                f"{gap.lacks()}, and downloading it failed: {reason}. {_sentence(gap.update())}, "
+                f"or check the network or HF_ENDPOINT. {received_}"
+            )
+        return HubError(
+            f"Could not download {label} and it is not in the cache ({cache}): {reason}. "
+            f"Check the network or HF_ENDPOINT, or {mirror}. {received_}"
+        )
+
+    if not offline:
+        cached = huggingface_hub.try_to_load_from_cache(
+            repo_id, file.name, cache_dir=str(cache), revision=revision
+        )
+        if not isinstance(cached, str) and (why := _unreachable(url)) is not None:
+            raise failed(
+                f"{url} cannot be reached ({_one_line(why)}; set HF_HUB_OFFLINE=1 to use "
+                "only the cache)"
+            )
     try:
         path = huggingface_hub.hf_hub_download(
             repo_id,
             file.name,
             revision=revision,
-            cache_dir=str(hub_cache_dir(cache_dir)),
+            cache_dir=str(cache),
             local_files_only=offline,
             endpoint=url,
             token=token,
@@ -207,33 +454,45 @@ def download_file(
             library_version=__version__,
         )
     except (hf_errors.LocalEntryNotFoundError, hf_errors.OfflineModeIsEnabled) as exc:
-        if offline:
+        if not offline:
+            raise failed(_one_line(exc)) from exc
+        if gap is not None:
             message = (
-                f"{label} is not in the cache ({hub_cache_dir(cache_dir)}) and downloads are "
-                "off (local_files_only=True or HF_HUB_OFFLINE=1). Download it once with network "
-                "access (`keras-cifar-zoo download MODEL`), or pass hub_dir= a local mirror."
+                f"{gap.lacks()}, and it is not in the cache ({cache}) either while downloads "
+                f"are off ({off}). {_sentence(gap.update())}, or {gap.drop()} and download "
+                "it once with network access (`keras-cifar-zoo download MODEL`)."
             )
         else:
             message = (
-                f"Could not download {label} and it is not in the cache: {_one_line(exc)}. "
-                "Check the network or HF_ENDPOINT, or pass hub_dir= a local mirror."
+                f"{label} is not in the cache ({cache}) and downloads are off ({off}). "
+                "Download it once with network access (`keras-cifar-zoo download MODEL`), "
+                f"or {mirror}."
             )
-        raise HubError(f"{message} {received}") from exc
+        raise HubError(f"{message} {received_}") from exc
     except hf_errors.RepositoryNotFoundError as exc:
         raise HubError(
             f"The repository {repo_id} does not exist at {url} (or is private). "
-            f"Check repo_id in the weights manifest and HF_ENDPOINT. {received}"
+            f"Check repo_id in the weights manifest and HF_ENDPOINT.{gap_note} {received_}"
         ) from exc
     except hf_errors.RevisionNotFoundError as exc:
         raise HubError(
-            f"The revision {revision!r} of {repo_id} does not exist at {url}. {received}"
+            f"The revision {revision!r} of {repo_id} does not exist at {url}.{gap_note} {received_}"
         ) from exc
     except hf_errors.EntryNotFoundError as exc:
         raise HubError(
-            f"{repo_id} at {url} has no file {file.name!r} at revision {revision!r}. {received}"
+            f"{repo_id} at {url} has no file {file.name!r} at revision {revision!r}."
+            f"{gap_note} {received_}"
         ) from exc
     except (OSError, hf_errors.RevisionResolutionError, *_http_errors()) as exc:
-        raise HubError(f"Downloading {label} failed: {_one_line(exc)}. {received}") from exc
+        if (denied := _not_writable(exc)) is not None:
+            raise HubError(
+                f"Cannot write {label} into the huggingface_hub cache {cache} "
+                f"({_one_line(denied)}): the folder is read-only or not yours. Use a writable "
+                f"cache: {how_to_set('cache_dir', 'HF_HUB_CACHE=PATH')}. {received_}"
+            ) from exc
+        raise HubError(
+            f"Downloading {label} failed: {_one_line(exc)}.{gap_note} {received_}"
+        ) from exc
     path = Path(path)
     _verify(path, file.sha256, label=label, algorithm="sha256", in_cache=True)
     return path
@@ -258,30 +517,37 @@ def fetch_repo_files(
 
     A local mirror (``hub_dir`` or ``KERAS_CIFAR_ZOO_HUB``) holding ``<repo_id>/`` is used as it
     is, with no network and no cache; otherwise each file goes through :func:`download_file`.
+    If the mirror lacks a file and the Hub cannot provide it either, the error says which
+    file the mirror lacks.
 
     Raises:
         HubError: If a file cannot be fetched.
         IntegrityError: If a file's sha256 differs from the manifest's.
+        InvalidArgumentError: If the mirror folder does not exist or is a file.
     """
     if not files:
         raise InvalidArgumentError(f"No files to fetch. Received: repo_id={repo_id!r}, files=[]")
-    mirror = mirror_dir(hub_dir)
+    mirror = _mirror(hub_dir)
+    gap = None
     if mirror is not None:
-        folder = mirror / repo_id
-        if all((folder / f.name).is_file() for f in files):
+        folder = mirror[0] / repo_id
+        missing = [f.name for f in files if not (folder / f.name).is_file()]
+        if not missing:
             for f in files:
                 _verify(
                     folder / f.name,
                     f.sha256,
-                    label=f"{repo_id}/{f.name} in the hub mirror {mirror}",
+                    label=f"{repo_id}/{f.name} in the hub mirror {mirror[0]}",
                     algorithm="sha256",
                     in_cache=False,
                 )
-            logger.info("Using %s from the hub mirror %s", repo_id, mirror)
+            logger.info("Using %s from the hub mirror %s", repo_id, mirror[0])
             return folder
-        logger.info("The hub mirror %s lacks %s; trying the Hub.", mirror, repo_id)
+        shown = missing[0] if len(missing) == 1 else "{" + ", ".join(missing) + "}"
+        gap = _Gap(mirror[0], mirror[1], f"{repo_id}/{shown}")
+        logger.info("%s; trying the Hub.", gap.lacks())
     paths = [
-        download_file(
+        _download(
             repo_id,
             f,
             revision=revision,
@@ -289,6 +555,7 @@ def fetch_repo_files(
             local_files_only=local_files_only,
             endpoint=endpoint,
             token=token,
+            gap=gap,
         )
         for f in files
     ]
@@ -338,12 +605,13 @@ def fetch_keras_file(
     if target.is_file():
         _verify(target, expected_hash, label=fname, algorithm=algorithm, in_cache=True)
         return target
+    local = how_to_set("imagenet_weights", "KERAS_CIFAR_ZOO_IMAGENET=PATH")
     if offline_mode(local_files_only):
         raise HubError(
             f"{fname} is not in the Keras cache ({target.parent}) and downloads are off "
-            "(local_files_only=True or HF_HUB_OFFLINE=1). Download it once with network access "
-            "(`keras-cifar-zoo download MODEL --imagenet`), or pass imagenet_weights=PATH or "
-            f"set KERAS_CIFAR_ZOO_IMAGENET. Received: origin={origin!r}"
+            f"({how_to_set('local_files_only', 'HF_HUB_OFFLINE=1')}). Download it once with "
+            "network access (`keras-cifar-zoo download MODEL --imagenet`), or use a local copy "
+            f"({local}). Received: origin={origin!r}"
         )
     import keras
 
@@ -351,8 +619,9 @@ def fetch_keras_file(
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HubError(
-            f"Cannot create the Keras cache folder {target.parent}: {exc}. Set KERAS_HOME or "
-            f"pass cache_dir= a writable folder. Received: cache_dir={cache_dir!r}"
+            f"Cannot create the Keras cache folder {target.parent}: {exc}. Point "
+            f"{how_to_set('cache_dir', 'KERAS_HOME=PATH')} at a writable folder. "
+            f"Received: {received('cache_dir', cache_dir)}"
         ) from exc
     logger.info("Downloading %s from %s", fname, origin)
     try:
@@ -368,8 +637,8 @@ def fetch_keras_file(
         if target.is_file():  # get_file keeps a file that failed its hash
             _verify(target, expected_hash, label=fname, algorithm=algorithm, in_cache=True)
         raise HubError(
-            f"Downloading {fname} failed: {_one_line(exc)}. Check the network, or pass "
-            f"imagenet_weights=PATH to a local copy. Received: origin={origin!r}"
+            f"Downloading {fname} failed: {_one_line(exc)}. Check the network, or use a local "
+            f"copy ({local}). Received: origin={origin!r}"
         ) from exc
     return Path(path)
 

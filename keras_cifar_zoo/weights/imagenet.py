@@ -27,7 +27,13 @@ import keras
 from keras_cifar_zoo.errors import InvalidArgumentError, WeightsMismatchError
 from keras_cifar_zoo.preprocessing import CAFFE_BGR
 from keras_cifar_zoo.weights import hub
-from keras_cifar_zoo.weights.loading import LoadReport, apply_plan, use_preprocessing
+from keras_cifar_zoo.weights.loading import (
+    CLASSIFIER_LAYERS,
+    LoadReport,
+    apply_plan,
+    use_preprocessing,
+    warn_new_head,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -168,6 +174,11 @@ def resolve_file(
         IntegrityError: If a cached or downloaded file fails its md5.
     """
     preferred = [KERAS_FILES[(network, wants_top)], KERAS_FILES[(network, not wants_top)]]
+    hub.check_path_option(
+        imagenet_weights,
+        "imagenet_weights",
+        "a Keras Applications VGG file or a folder holding one",
+    )
     origin, local = ("imagenet_weights", imagenet_weights)
     if local is None:
         origin, local = IMAGENET_ENV, os.environ.get(IMAGENET_ENV) or None
@@ -180,9 +191,12 @@ def resolve_file(
                 if (path / candidate.fname).is_file():
                     return path / candidate.fname, f"local folder ({origin})"
         names = " or ".join(f.fname for f in preferred)
+        where = "the folder lacks both" if path.is_dir() else "the path does not exist"
+        fix = f"unset {IMAGENET_ENV} to use Keras's cache" if origin == IMAGENET_ENV else ""
         raise InvalidArgumentError(
-            f"No ImageNet {_LABEL[network]} weights at {path}: pass the file, or a folder "
-            f"holding {names}. Received: {origin}={str(local)!r}"
+            f"No ImageNet {_LABEL[network]} weights at {path} ({where}): point {origin} at the "
+            f"file, or at a folder holding {names}{', or ' + fix if fix else ''}. "
+            f"Received: {origin}={str(local)!r}"
         )
     cache = hub.keras_cache_dir(cache_dir)
     if not wants_top:  # reuse the full file if Keras already has it, else fetch the small one
@@ -274,6 +288,15 @@ def load_imagenet_weights(
             plan.append((layer, datasets))
             loaded.append(layer.name)
         apply_plan(plan)
+    head = [
+        name
+        for name in skipped
+        if name in CLASSIFIER_LAYERS or isinstance(model.get_layer(name), keras.layers.Dense)
+    ]
+    if head:
+        warn_new_head(
+            model, head, "the ImageNet file has none of their shapes (224x224 inputs, 1000 classes)"
+        )
     notes = []
     unused = [n for n in layers if n not in {layer.name for layer in model.layers}]
     if unused:

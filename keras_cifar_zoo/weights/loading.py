@@ -25,8 +25,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cifar_zoo.errors import InvalidArgumentError, WeightsMismatchError
+from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, WeightsMismatchError
 from keras_cifar_zoo.preprocessing import LAYER_NAME, PRESETS, ImagePreprocessing, Preprocessing
+from keras_cifar_zoo.weights.hub import how_to_set
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,23 @@ def apply_plan(plan: Sequence[tuple[keras.Layer, Sequence[Any]]]) -> None:
     for layer, arrays in plan:
         for variable, array in zip(layer.weights, arrays, strict=True):
             variable.assign(read_array(array).astype(variable.dtype))
+
+
+def warn_new_head(model: keras.Model, layers: Sequence[str], reason: str) -> None:
+    """Logs at WARNING that classifier layers kept their fresh initialisation.
+
+    A model whose head was not loaded predicts at chance level until it is trained, which a
+    caller asking for pretrained weights would not expect, hence more than the INFO report.
+    """
+    logger.warning(
+        "%s: the classifier layer%s %s %s re-initialised, not loaded: %s. Train the new head "
+        "(fit_cifar10 or model.fit) before using the model's predictions.",
+        model.name,
+        "s" if len(layers) > 1 else "",
+        ", ".join(layers),
+        "were" if len(layers) > 1 else "was",
+        reason,
+    )
 
 
 def preprocessing_layer(model: keras.Model) -> ImagePreprocessing | None:
@@ -249,22 +267,37 @@ def _keras_preprocessing(config: Any) -> Preprocessing | None:
 
 
 def check_path(weights: str | os.PathLike) -> Path:
-    """Checks a checkpoint path's suffix and existence.
+    """Checks a checkpoint path's type, suffix and existence.
 
     Raises:
-        InvalidArgumentError: If the suffix is not supported or the file does not exist.
+        InvalidTypeError: If ``weights`` is not a ``str`` or ``os.PathLike``.
+        InvalidArgumentError: If the suffix is not supported, or the path does not exist or
+            is a folder.
     """
+    if not isinstance(weights, (str, os.PathLike)):
+        raise InvalidTypeError(
+            "A checkpoint path must be a str or os.PathLike ending in "
+            f"{', '.join(CHECKPOINT_SUFFIXES)}. Received: weights={weights!r}"
+        )
     path = Path(weights).expanduser()
     name = path.name
     if not name.endswith(CHECKPOINT_SUFFIXES):
         hint = ""
         if name.endswith(".h5"):
+            local = how_to_set("imagenet_weights", "KERAS_CIFAR_ZOO_IMAGENET=PATH")
             hint = (
                 " A legacy .h5 file of the Keras Applications VGG goes through "
-                "weights='imagenet', imagenet_weights=PATH."
+                f"weights='imagenet' with {local}."
             )
         raise InvalidArgumentError(
             f"Unsupported checkpoint file {name!r}: weights=PATH takes a file ending in "
+            f"{', '.join(CHECKPOINT_SUFFIXES)}.{hint} Received: weights={str(weights)!r}"
+        )
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.name.endswith(CHECKPOINT_SUFFIXES))
+        hint = f" It holds {', '.join(inside[:3])}: pass one of those." if inside else ""
+        raise InvalidArgumentError(
+            f"{path} is a folder, not a checkpoint file: weights=PATH takes a file ending in "
             f"{', '.join(CHECKPOINT_SUFFIXES)}.{hint} Received: weights={str(weights)!r}"
         )
     if not path.is_file():
@@ -436,6 +469,13 @@ def load_checkpoint(
                 f"classifier ({', '.join(skipped)}) is newly initialised; train it before use"
             )
         apply_plan(plan)
+    if skipped:
+        warn_new_head(
+            model,
+            list(skipped),
+            f"num_classes ({model.output_shape[-1]}) differs from the checkpoint's "
+            f"({ckpt.num_classes})",
+        )
     prep = preprocessing or ckpt.preprocessing
     if prep is not None:
         notes.append(use_preprocessing(model, prep, reason="the weights were trained with it"))

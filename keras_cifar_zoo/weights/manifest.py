@@ -67,7 +67,8 @@ SCHEMA: dict[str, Any] = {
             "accuracy": "Test accuracy in [0, 1] of the stored weights, measured by evaluate(): "
             "the final epoch, unless the recipe's settings say it selects on the test set.",
             "loss": "Test loss (mean categorical cross-entropy) measured by evaluate().",
-            "data": "The data the metrics were measured on, naming its variant.",
+            "data": "The test set the metrics were measured on, naming its copy (the lossless "
+            "copy of the official pixels for every published number).",
             "num_images": "Number of images the metrics were measured on.",
             "epochs": "Epochs trained.",
             "wall_time_s": "Training wall time in seconds.",
@@ -75,9 +76,13 @@ SCHEMA: dict[str, Any] = {
             "backend": "Keras backend used for training.",
             "keras_version": "Keras version used for training.",
             "date": "Date the checkpoint was published, YYYY-MM-DD.",
+            "training_data": "The copy of the CIFAR-10 training set the checkpoint was trained "
+            "on (the lossless copy, or the older JPEG q75 copy).",
             "seed": "Optional: random seed of this run.",
             "seed_runs": "Optional: [{seed, accuracy, loss}] of repeated runs of the recipe "
             "(mean and std are computed from these).",
+            "jpeg_copy_accuracy": "Optional: test accuracy of the same weights on the JPEG q75 "
+            "copy of the test set, kept for comparison with numbers measured on that copy.",
         },
         "notes": "Optional free text (e.g. a target that was not reached).",
     },
@@ -122,8 +127,10 @@ class Metrics:
     backend: str
     keras_version: str
     date: str
+    training_data: str = ""
     seed: int | None = None
     seed_runs: tuple[SeedRun, ...] = ()
+    jpeg_copy_accuracy: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -168,8 +175,9 @@ class CheckpointEntry:
     def to_dict(self) -> dict[str, Any]:
         """Returns the JSON form of the entry (the inverse of :func:`parse_entry`)."""
         metrics = dataclasses.asdict(self.metrics)
-        if metrics["seed"] is None:
-            del metrics["seed"]
+        for optional in ("seed", "jpeg_copy_accuracy"):
+            if metrics[optional] is None:
+                del metrics[optional]
         if not metrics["seed_runs"]:
             del metrics["seed_runs"]
         else:
@@ -345,8 +353,9 @@ def _parse_metrics(data: Any, where: str, problems: _Problems) -> Metrics | None
         "backend",
         "keras_version",
         "date",
+        "training_data",
     )
-    if not _keys(data, where, required, ("seed", "seed_runs"), problems):
+    if not _keys(data, where, required, ("seed", "seed_runs", "jpeg_copy_accuracy"), problems):
         return None
     acc, loss = data["accuracy"], data["loss"]
     _check(
@@ -371,7 +380,7 @@ def _parse_metrics(data: Any, where: str, problems: _Problems) -> Metrics | None
         f"must be > 0, got {wall!r}",
         problems,
     )
-    for key in ("data", "hardware", "backend", "keras_version"):
+    for key in ("data", "training_data", "hardware", "backend", "keras_version"):
         value = data[key]
         _check(
             isinstance(value, str) and bool(value.strip()),
@@ -384,6 +393,13 @@ def _parse_metrics(data: Any, where: str, problems: _Problems) -> Metrics | None
         isinstance(date, str) and bool(_DATE.match(date)),
         f"{where}.date",
         f"must be YYYY-MM-DD, got {date!r}",
+        problems,
+    )
+    jpeg = data.get("jpeg_copy_accuracy")
+    _check(
+        jpeg is None or (_is_number(jpeg) and 0 <= jpeg <= 1),
+        f"{where}.jpeg_copy_accuracy",
+        f"must be in [0, 1], got {jpeg!r}",
         problems,
     )
     seed = data.get("seed")
@@ -416,8 +432,10 @@ def _parse_metrics(data: Any, where: str, problems: _Problems) -> Metrics | None
             backend=str(data["backend"]),
             keras_version=str(data["keras_version"]),
             date=str(date),
+            training_data=str(data["training_data"]),
             seed=seed,
             seed_runs=tuple(runs),
+            jpeg_copy_accuracy=None if jpeg is None else float(jpeg),
         )
     except (TypeError, ValueError):
         return None  # already reported above
@@ -633,7 +651,7 @@ def check_against_registry(manifest: Manifest) -> None:
                 f"(num_classes={entry.num_classes}, input_shape={list(entry.input_shape)})",
             )
         allowed = [info.preprocessing] + ([CAFFE_BGR] if info.imagenet_network else [])
-        if entry.preprocessing not in allowed:
+        if not any(_same_preset(entry.preprocessing, p) for p in allowed):
             problems.add(
                 where,
                 f"preprocessing {entry.preprocessing.name!r} is neither the model's "
@@ -650,6 +668,19 @@ def check_against_registry(manifest: Manifest) -> None:
             )
     if problems.items:
         raise ManifestError(_problem_message(problems, manifest.source))
+
+
+def _same_preset(stored: Preprocessing, preset: Preprocessing) -> bool:
+    """True if ``stored`` is ``preset``, possibly with the data statistics of another copy of
+    the training set (a checkpoint keeps the mean and std it was trained with)."""
+    if stored == preset:
+        return True
+    statistics = preset.mean != (0.0,) and preset.std != (1.0,)  # computed from the data
+    return statistics and (stored.name, stored.channel_order, stored.scale) == (
+        preset.name,
+        preset.channel_order,
+        preset.scale,
+    )
 
 
 @functools.cache

@@ -48,7 +48,7 @@ HUB_FOLDER = "hub"
 WEIGHTS_NAME = "model.weights.h5"
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
-_RUN_KEYS = ("epochs", "wall_time_s", "hardware", "backend")
+_RUN_KEYS = ("epochs", "wall_time_s", "hardware", "backend", "training_data")
 # Keys of scripts/train_checkpoints.py's metrics.json that mean the same as ours; used when
 # run_info lacks ours.
 RUN_ALIASES = {"device": "hardware", "keras": "keras_version", "evaluated_on": "data"}
@@ -184,9 +184,11 @@ def _run_info(run_info: Mapping[str, Any] | None) -> dict[str, Any]:
     if missing:
         raise InvalidArgumentError(
             f"run_info lacks {', '.join(missing)}: the manifest records how each checkpoint "
-            "was trained (epochs, wall_time_s in seconds, hardware, backend), and nothing is "
-            f"guessed. Pass them (CLI: --run-info FILE or --epochs/--wall-time/--hardware/"
-            f"--backend). Received: run_info keys={sorted(info)}"
+            "was trained (epochs, wall_time_s in seconds, hardware, backend, training_data: "
+            "the copy of the training set, keras_cifar_zoo.data.describe_copy(folder, "
+            "'train')), and nothing is guessed. Pass them (CLI: --run-info FILE or --epochs/"
+            f"--wall-time/--hardware/--backend/--training-data). Received: run_info "
+            f"keys={sorted(info)}"
         )
     return info
 
@@ -271,6 +273,12 @@ def _model_card(entry: CheckpointEntry, info: Any) -> str:
         f"{m.backend} (Keras {m.keras_version})",
     )
     row = "| " + " | ".join(cells) + " |"
+    trained_on = f"Trained on the {m.training_data}."
+    if m.jpeg_copy_accuracy is not None:
+        trained_on += (
+            f" On the JPEG q75 copy of the test set the same weights measure "
+            f"{m.jpeg_copy_accuracy * 100:.2f} %."
+        )
     if entry.recipe.settings.get("validation_is_test_set"):
         selection = (
             "The recipe, like its article, validates on the test set and stops early on test "
@@ -298,6 +306,7 @@ model = {load}  # takes raw RGB pixels 0-255
 ## Results
 
 Measured by `keras_cifar_zoo.evaluate` on the stored ({entry.dtype}) weights. {selection}
+{trained_on}
 
 | accuracy | loss | data | images | epochs | training time | hardware | backend |
 |---|---|---|---|---|---|---|---|
@@ -336,6 +345,34 @@ def _config(entry: CheckpointEntry) -> dict[str, Any]:
         "recipe": entry.recipe.name,
         "keras_version": keras.__version__,
     }
+
+
+def refresh_model_cards(root: str | os.PathLike = ".") -> list[Path]:
+    """Rewrites the model card and ``config.json`` of every manifest entry under
+    ``<root>/hub/`` from the manifest (after its numbers were re-measured); weights untouched.
+
+    Returns:
+        The repository folders rewritten.
+    """
+    from keras_cifar_zoo.registry import model_info
+
+    root = Path(root)
+    folders = []
+    for entry in load_manifest(root / MANIFEST_FILE).entries:
+        folder = root / HUB_FOLDER / entry.repo_id
+        if not folder.is_dir():
+            raise InvalidArgumentError(
+                f"{folder} does not exist: the manifest lists {entry.model} {entry.identifier} "
+                f"there. Publish it again or remove the entry. Received: root={str(root)!r}"
+            )
+        (folder / "README.md").write_text(
+            _model_card(entry, model_info(entry.model)), encoding="utf-8"
+        )
+        (folder / "config.json").write_text(
+            json.dumps(_config(entry), indent=2) + "\n", encoding="utf-8"
+        )
+        folders.append(folder)
+    return folders
 
 
 def _read_entries(manifest_path: Path) -> list[CheckpointEntry]:
@@ -417,13 +454,14 @@ def publish(
         recipe: Recipe name; default ``run_info["recipe"]``.
         recipe_settings: The recipe's settings; default ``get_recipe(recipe).to_config()``.
         run_info: How it was trained: ``epochs``, ``wall_time_s``, ``hardware``,
-            ``backend`` (required), ``keras_version``, ``seed``, ``seed_runs``, ``data``,
+            ``backend``, ``training_data`` (required), ``keras_version``, ``seed``,
+            ``seed_runs``, ``data``,
             ``date``, ``recipe`` (optional). The ``metrics.json`` of
             ``scripts/train_checkpoints.py`` is understood too (its ``epochs_run``, the
             epochs actually trained, wins over its planned ``epochs``).
         data: ``(images, labels)`` to evaluate on; default: the CIFAR-10 test set.
-        data_name: The data variant the metrics are measured on (required unless
-            ``run_info["data"]`` says it), e.g. ``"CIFAR-10 test, JPEG q75 copy"``.
+        data_name: The test-set copy the metrics are measured on; default
+            ``run_info["data"]``, else ``describe_copy(data_dir)``.
         data_dir: Where ``load_cifar10`` looks for the test set.
         evaluate_fn: ``model -> {accuracy, loss, num_images}``; default
             ``keras_cifar_zoo.evaluate`` on ``data``.
@@ -456,8 +494,8 @@ def publish(
     Example:
         >>> publish("resnet20_v1", "runs/r20/model.keras", tag="article",
         ...         run_info={"epochs": 200, "wall_time_s": 40000.0, "hardware": "2 CPU cores",
-        ...                   "backend": "tensorflow"},
-        ...         data_name="CIFAR-10 test, JPEG q75 copy")  # doctest: +SKIP
+        ...                   "backend": "tensorflow", "training_data": "lossless copy"},
+        ...         data_dir=".data")  # doctest: +SKIP
     """
     from keras_cifar_zoo.registry import build_model, model_info
 
@@ -479,10 +517,15 @@ def publish(
     runinfo = _run_info(run_info)
     recipe_name, settings = _recipe(recipe, recipe_settings, runinfo)
     data_label = data_name or runinfo.get("data")
+    if not data_label and data is None and data_dir is not None:
+        from keras_cifar_zoo.data import describe_copy
+
+        data_label = describe_copy(data_dir)
     if not data_label:
         raise InvalidArgumentError(
-            "data_name must name the data the metrics are measured on, with its variant (e.g. "
-            "'CIFAR-10 test set, JPEG q75 copy'); tables print it beside every number. "
+            "data_name must name the data the metrics are measured on, with its copy (e.g. "
+            "'CIFAR-10 test set (10,000 images), lossless copy'), or data_dir must point at a "
+            "copy that says what it is (SOURCE.txt); tables print it beside every number. "
             "Received: data_name=None"
         )
     evaluate_fn = evaluate_fn or _default_evaluator(data, data_dir)
@@ -612,6 +655,7 @@ def _metrics(result: Mapping[str, Any], info: Mapping[str, Any], data_label: str
         backend=str(info["backend"]),
         keras_version=str(info.get("keras_version") or keras.__version__),
         date=str(info.get("date") or datetime.date.today().isoformat()),
+        training_data=str(info["training_data"]),
         seed=None if info.get("seed") is None else int(info["seed"]),
         seed_runs=runs,
     )
