@@ -332,3 +332,24 @@ def test_publish_keeps_imagenet_preprocessing(tmp_path: Path):
     assert result.entry.preprocessing.name == "caffe_bgr"
     report = load_weights(build_model("vgg19_bn_pretrain"), result.folder / "model.weights.h5")
     assert not any("preprocessing" in n for n in report.notes)
+
+
+def test_the_test_set_is_named_after_the_copy_it_is_measured_on(trained, tmp_path: Path):
+    """Measuring on data_dir names that folder's copy, whatever run_info's ``data`` says."""
+    batches = tmp_path / "data" / "cifar-10-batches-py"
+    batches.mkdir(parents=True)
+    (batches / "test_batch").write_bytes(b"")
+    (batches / "SOURCE.txt").write_text("CIFAR-10 rebuilt from a JPEG (quality 75) copy of all")
+    result = _publish(
+        trained,
+        tmp_path,
+        data=None,
+        data_name=None,
+        data_dir=tmp_path / "data",
+        run_info=RUN | {"data": "a stale description"},
+        evaluate_fn=lambda model: {"accuracy": 0.5, "loss": 1.0, "num_images": 10_000},
+    )
+    assert result.entry.metrics.data == (
+        "CIFAR-10 test set (10,000 images), JPEG q75 copy (every pixel differs slightly from "
+        "the official release)"
+    )

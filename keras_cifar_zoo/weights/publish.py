@@ -461,7 +461,8 @@ def publish(
             epochs actually trained, wins over its planned ``epochs``).
         data: ``(images, labels)`` to evaluate on; default: the CIFAR-10 test set.
         data_name: The test-set copy the metrics are measured on; default
-            ``run_info["data"]``, else ``describe_copy(data_dir)``.
+            ``describe_copy(data_dir)`` when measuring on ``data_dir``, else
+            ``run_info["data"]``.
         data_dir: Where ``load_cifar10`` looks for the test set.
         evaluate_fn: ``model -> {accuracy, loss, num_images}``; default
             ``keras_cifar_zoo.evaluate`` on ``data``.
@@ -516,11 +517,12 @@ def publish(
     repo_id = repo_id or default_repo_id(name, tag)
     runinfo = _run_info(run_info)
     recipe_name, settings = _recipe(recipe, recipe_settings, runinfo)
-    data_label = data_name or runinfo.get("data")
+    data_label = data_name
     if not data_label and data is None and data_dir is not None:
         from keras_cifar_zoo.data import describe_copy
 
-        data_label = describe_copy(data_dir)
+        data_label = describe_copy(data_dir)  # what is measured below, whatever run_info says
+    data_label = data_label or runinfo.get("data")
     if not data_label:
         raise InvalidArgumentError(
             "data_name must name the data the metrics are measured on, with its copy (e.g. "
