@@ -5,9 +5,8 @@ Each manifest entry is loaded with ``load_model(name, weights="cifar10:<tag>", h
 images of each ``--data LABEL=DIR`` folder. The result is one JSON file (the docs render it as
 the lossless-versus-JPEG table). ``--update-manifest`` then writes the ``lossless`` copy's
 accuracy, loss and test-set description into ``weights_manifest.json`` (and the model cards
-in ``hub/``) and, for checkpoints trained on the JPEG copy, keeps the ``jpeg`` copy's accuracy
-beside it as ``jpeg_copy_accuracy``; with ``--from-json`` it applies an earlier report without
-measuring.
+in ``hub/``); the other copies' numbers stay in the report. With ``--from-json`` it applies an
+earlier report without measuring.
 
     python scripts/measure_published.py --data lossless=.data/lossless \
         --data jpeg=.data/jpeg --json benchmarks/results/published-lossless-vs-jpeg.json \
@@ -106,8 +105,6 @@ def update_manifest(path: Path, report: dict) -> None:
         metrics["loss"] = lossless["loss"]
         metrics["data"] = report["copies"]["lossless"]
         metrics["num_images"] = lossless["num_images"]
-        if "jpeg" in results and "JPEG" in metrics["training_data"]:
-            metrics["jpeg_copy_accuracy"] = round(results["jpeg"]["accuracy"], 6)
     parse_manifest(raw, source=str(path))  # never write a manifest that breaks the schema
     path.write_text(dumps(raw), encoding="utf-8")
     if path.resolve() == (ROOT / "weights_manifest.json").resolve():
