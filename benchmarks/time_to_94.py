@@ -161,7 +161,7 @@ def run_seed(args: argparse.Namespace, seed: int, train: tuple, test: tuple) -> 
 def save_weights(model: keras.Model, path: Path) -> None:
     """Saves float16 weights (half the bytes: 13 MB for resnet9); ``keras-cifar-zoo publish``
     measures them again before publishing."""
-    from keras_cifar_zoo.weights.publish import cast_weights_file
+    from keras_cifar_zoo.weights.storage import cast_weights_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
     float32 = path.with_name(path.name.replace(".weights.h5", ".float32.weights.h5"))

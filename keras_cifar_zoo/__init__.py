@@ -35,38 +35,50 @@ from keras_cifar_zoo.errors import (
 )
 
 if TYPE_CHECKING:  # what type checkers and the API docs read; at run time see __getattr__
-    from keras_cifar_zoo.data import CLASS_NAMES, load_cifar10
+    from keras_cifar_zoo.data import (
+        CIFAR100_COARSE_NAMES,
+        CIFAR100_FINE_NAMES,
+        CLASS_NAMES,
+        load_cifar10,
+        load_cifar100,
+    )
     from keras_cifar_zoo.preprocessing import ImagePreprocessing, Preprocessing
-    from keras_cifar_zoo.registry import ModelInfo, list_models, load_model, model_info
+    from keras_cifar_zoo.registry import ModelInfo, list_models
     from keras_cifar_zoo.training import (
         Augmentation,
         Predictions,
         Recipe,
         Schedule,
         evaluate,
+        fit,
         fit_cifar10,
         get_recipe,
         list_recipes,
         predict,
     )
     from keras_cifar_zoo.weights import LoadReport, download_weights, load_weights
+    from keras_cifar_zoo.zoo import load_model, model_info
 
 __version__ = "0.1.0"
 
 _LAZY = {
     "CLASS_NAMES": "keras_cifar_zoo.data",
     "load_cifar10": "keras_cifar_zoo.data",
+    "load_cifar100": "keras_cifar_zoo.data",
+    "CIFAR100_FINE_NAMES": "keras_cifar_zoo.data",
+    "CIFAR100_COARSE_NAMES": "keras_cifar_zoo.data",
     "ImagePreprocessing": "keras_cifar_zoo.preprocessing",
     "Preprocessing": "keras_cifar_zoo.preprocessing",
     "ModelInfo": "keras_cifar_zoo.registry",
     "list_models": "keras_cifar_zoo.registry",
-    "load_model": "keras_cifar_zoo.registry",
-    "model_info": "keras_cifar_zoo.registry",
+    "load_model": "keras_cifar_zoo.zoo",
+    "model_info": "keras_cifar_zoo.zoo",
     "Augmentation": "keras_cifar_zoo.training",
     "Predictions": "keras_cifar_zoo.training",
     "Recipe": "keras_cifar_zoo.training",
     "Schedule": "keras_cifar_zoo.training",
     "evaluate": "keras_cifar_zoo.training",
+    "fit": "keras_cifar_zoo.training",
     "fit_cifar10": "keras_cifar_zoo.training",
     "get_recipe": "keras_cifar_zoo.training",
     "list_recipes": "keras_cifar_zoo.training",
@@ -78,6 +90,8 @@ _LAZY = {
 """Public name -> the module it is imported from on first use."""
 
 __all__ = [
+    "CIFAR100_COARSE_NAMES",
+    "CIFAR100_FINE_NAMES",
     "CLASS_NAMES",
     "Augmentation",
     "CheckpointWriteError",
@@ -109,11 +123,13 @@ __all__ = [
     "ZooError",
     "download_weights",
     "evaluate",
+    "fit",
     "fit_cifar10",
     "get_recipe",
     "list_models",
     "list_recipes",
     "load_cifar10",
+    "load_cifar100",
     "load_model",
     "load_weights",
     "model_info",

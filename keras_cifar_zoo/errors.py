@@ -92,3 +92,14 @@ class CheckpointWriteError(ZooError, OSError):
 
 class CorruptCheckpointError(ZooError, ValueError):
     """A checkpoint folder whose state file or weights are missing, truncated or malformed."""
+
+
+class MissingExportPackageError(ZooError, ImportError):
+    """A package the export format needs is not installed (the message names the install)."""
+
+
+class OutputExistsError(ZooError, FileExistsError):
+    """The export's output path exists already; it is never overwritten."""
+
+    def __str__(self) -> str:  # OSError would format its arguments as (errno, strerror)
+        return str(self.args[0]) if self.args else ""

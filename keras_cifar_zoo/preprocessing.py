@@ -1,10 +1,12 @@
-"""Input preprocessing declared as data, and the weightless Keras layer built from it.
+"""Input preprocessing declared as data, and the Keras ``Rescaling`` layer built from it.
 
 A :class:`Preprocessing` record is the single source of truth: the registry stores one per
 model, the weights manifest stores its :meth:`Preprocessing.to_config`, and
 :meth:`Preprocessing.layer` builds the ``preprocessing`` layer baked into each model.
 
-Every preset computes ``(reorder(x) * scale - mean) / std`` on raw RGB pixels in 0-255.
+Every preset computes ``(x * scale - mean) / std`` on raw RGB pixels in 0-255, which is one
+``keras.layers.Rescaling`` with per-channel ``scale / std`` and ``-mean / std``: a built-in,
+weightless layer, so saved zoo models load in plain Keras without this package.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from keras import ops
 from keras_cifar_zoo.errors import InvalidArgumentError
 
 LAYER_NAME = "preprocessing"
-_CHANNEL_ORDERS = ("rgb", "bgr")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,41 +31,32 @@ class Preprocessing:
     Attributes:
         name: Short identifier of the preset, e.g. ``"rescale_0_1"``.
         description: One sentence saying what it does and where it comes from.
-        channel_order: ``"rgb"`` keeps the channels, ``"bgr"`` reverses them first.
-        scale: Multiplier applied after reordering.
-        mean: Subtracted after scaling; one value for all channels or one per channel
-            (in the order after reordering).
+        scale: Multiplier applied first.
+        mean: Subtracted after scaling; one value for all channels or one per RGB channel.
         std: Divisor applied last; one value or one per channel.
     """
 
     name: str
     description: str
-    channel_order: str = "rgb"
     scale: float = 1.0
     mean: tuple[float, ...] = (0.0,)
     std: tuple[float, ...] = (1.0,)
 
     def __post_init__(self) -> None:
-        if self.channel_order not in _CHANNEL_ORDERS:
-            raise InvalidArgumentError(
-                f"channel_order must be one of {_CHANNEL_ORDERS}. "
-                f"Received: channel_order={self.channel_order!r}"
-            )
         for field in ("mean", "std"):
             values = getattr(self, field)
             if len(values) not in (1, 3) or not all(math.isfinite(v) for v in values):
                 raise InvalidArgumentError(
                     f"{field} must hold 1 or 3 finite numbers. Received: {field}={values!r}"
                 )
-        if any(v == 0 for v in self.std) or self.scale == 0:
+        if any(v == 0 for v in self.std) or self.scale == 0 or not math.isfinite(self.scale):
             raise InvalidArgumentError(
-                f"scale and std must be non-zero. Received: scale={self.scale}, std={self.std}"
+                "scale and std must be finite and non-zero. "
+                f"Received: scale={self.scale}, std={self.std}"
             )
 
     def __str__(self) -> str:
         parts = []
-        if self.channel_order == "bgr":
-            parts.append("RGB->BGR")
         if self.scale != 1.0:
             parts.append(f"x*{self.scale:.6g}" if self.scale != 1 / 255 else "x/255")
         if self.mean != (0.0,):
@@ -81,26 +73,70 @@ class Preprocessing:
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Preprocessing:
         """Rebuilds a record from :meth:`to_config` output."""
+        config = dict(config)
+        # Records written before the channel order moved into the first convolution say "rgb".
+        if config.pop("channel_order", "rgb") != "rgb":
+            raise InvalidArgumentError(
+                "Preprocessing records take RGB images; a BGR channel order is folded into the "
+                "first convolution when ImageNet weights are loaded. Received: channel_order="
+                f"{config.get('channel_order')!r}"
+            )
         return cls(**{**config, "mean": tuple(config["mean"]), "std": tuple(config["std"])})
 
-    def apply(self, images: Any) -> np.ndarray:
-        """Applies the preprocessing to a NumPy batch (N, H, W, 3); returns float32."""
-        x = np.asarray(images, dtype=np.float32)
-        if self.channel_order == "bgr":
-            x = x[..., ::-1]
-        x = x * np.float32(self.scale) - np.asarray(self.mean, np.float32)
-        return x / np.asarray(self.std, np.float32)
+    def rescaling(self) -> tuple[float | list[float], float | list[float]]:
+        """The ``Rescaling`` arguments (scale, offset) computing this preprocessing.
 
-    def layer(self, name: str = LAYER_NAME) -> ImagePreprocessing:
-        """Builds the weightless Keras layer that applies this preprocessing."""
-        return ImagePreprocessing(
-            channel_order=self.channel_order,
-            scale=self.scale,
-            mean=self.mean,
-            std=self.std,
-            name=name,
-            dtype="float32",  # exact pixel arithmetic under mixed precision too
+        One number each when every channel is treated alike, else one per channel.
+        """
+        mean = np.broadcast_to(np.asarray(self.mean, np.float64), (3,))
+        std = np.broadcast_to(np.asarray(self.std, np.float64), (3,))
+        scale = self.scale / std
+        offset = -mean / std
+        if len(self.mean) == 1 and len(self.std) == 1:
+            return float(scale[0]), float(offset[0])
+        return [float(v) for v in scale], [float(v) for v in offset]
+
+    def computes_like(self, other: Preprocessing) -> bool:
+        """True if both give the same numbers (to float64 rounding), whatever their names."""
+        mine, theirs = self.rescaling(), other.rescaling()
+        return all(
+            np.allclose(_per_channel(a), _per_channel(b), rtol=1e-9, atol=1e-12)
+            for a, b in zip(mine, theirs, strict=True)
         )
+
+    def apply(self, images: Any) -> np.ndarray:
+        """Applies the preprocessing to a NumPy batch (N, H, W, 3); returns float32.
+
+        Computed as the layer computes it, so the two agree to the last bit on one backend.
+        """
+        scale, offset = self.rescaling()
+        x = np.asarray(images, dtype=np.float32)
+        return x * np.asarray(scale, np.float32) + np.asarray(offset, np.float32)
+
+    def layer(self, name: str = LAYER_NAME) -> keras.layers.Rescaling:
+        """Builds the weightless ``keras.layers.Rescaling`` that applies this preprocessing."""
+        scale, offset = self.rescaling()
+        # float32 even under mixed precision: exact pixel arithmetic.
+        return keras.layers.Rescaling(scale, offset, name=name, dtype="float32")
+
+    @classmethod
+    def from_layer(cls, layer: keras.layers.Layer) -> Preprocessing | None:
+        """The preset a ``Rescaling`` (or legacy ``ImagePreprocessing``) layer computes.
+
+        Returns a ``custom`` record when it matches no preset, None for other layers.
+        """
+        if isinstance(layer, ImagePreprocessing):
+            found = named_preprocessing(*layer.rescaling())
+            if layer.channel_order == "bgr":  # what no Rescaling computes: say so
+                found = dataclasses.replace(
+                    found,
+                    name="custom",
+                    description="Legacy layer: RGB->BGR first, then " + str(found),
+                )
+            return found
+        if isinstance(layer, keras.layers.Rescaling):
+            return named_preprocessing(layer.scale, layer.offset)
+        return None
 
 
 def _fmt(values: tuple[float, ...]) -> str:
@@ -109,12 +145,36 @@ def _fmt(values: tuple[float, ...]) -> str:
     return "(" + ", ".join(f"{v:.6g}" for v in values) + ")"
 
 
+def _per_channel(value: Any) -> np.ndarray:
+    return np.broadcast_to(np.asarray(value, np.float64).reshape(-1), (3,))
+
+
+def named_preprocessing(scale: Any, offset: Any) -> Preprocessing:
+    """The preset computing ``x * scale + offset``, or a ``custom`` record holding it."""
+    scale, offset = _per_channel(scale), _per_channel(offset)
+    for preset in PRESETS.values():
+        want_scale, want_offset = (_per_channel(v) for v in preset.rescaling())
+        if np.allclose(scale, want_scale, rtol=1e-9, atol=0) and np.allclose(
+            offset, want_offset, rtol=1e-9, atol=1e-12
+        ):
+            return preset
+    uniform = bool(np.all(scale == scale[0]) and np.all(offset == offset[0]))
+    std = tuple(float(v) for v in (1 / scale[:1] if uniform else 1 / scale))
+    mean = tuple(float(v) for v in (-offset[:1] / scale[:1] if uniform else -offset / scale))
+    return Preprocessing(
+        name="custom",
+        description="Preprocessing stored with the weights.",
+        mean=mean,
+        std=std,
+    )
+
+
 @keras.saving.register_keras_serializable(package="keras_cifar_zoo")
 class ImagePreprocessing(keras.layers.Layer):
     """Weightless layer computing ``(reorder(x) * scale - mean) / std``.
 
-    Accepts uint8 or float images in 0-255 with channels last. Built from a
-    :class:`Preprocessing` record through :meth:`Preprocessing.layer`.
+    Models now use ``keras.layers.Rescaling``; this class stays registered so that ``.keras``
+    files saved by keras-cifar-zoo 0.1 still load (with the package imported).
     """
 
     def __init__(
@@ -130,6 +190,11 @@ class ImagePreprocessing(keras.layers.Layer):
         self.scale = float(scale)
         self.mean = tuple(float(v) for v in mean)
         self.std = tuple(float(v) for v in std)
+
+    def rescaling(self) -> tuple[list[float], list[float]]:
+        """(scale, offset) per RGB channel, with a BGR order reported as it computes."""
+        mean, std = _per_channel(self.mean), _per_channel(self.std)
+        return list(self.scale / std), list(-mean / std)
 
     def call(self, inputs: Any) -> Any:
         x = ops.cast(inputs, self.compute_dtype)
@@ -165,17 +230,6 @@ IMAGENET_MEAN_RGB = Preprocessing(
     mean=(123.68, 116.779, 103.939),
 )
 
-CAFFE_BGR = Preprocessing(
-    name="caffe_bgr",
-    description=(
-        "Caffe-style: RGB->BGR, then the ImageNet BGR means subtracted, as the Keras "
-        "Applications VGG weights expect. Article 002 subtracts the means without the BGR "
-        "swap; the zoo corrects this for every model holding ImageNet VGG weights."
-    ),
-    channel_order="bgr",
-    mean=(103.939, 116.779, 123.68),
-)
-
 # Scalar mean and std over every pixel of the 50,000 training images of the lossless CIFAR-10
 # copy (official pixels); article 003 divides by (std + 1e-7). A checkpoint trained with other
 # constants records its own in the weights manifest and is built with those.
@@ -189,4 +243,4 @@ CIFAR10_ZSCORE = Preprocessing(
     std=(64.14971725258323 + 1e-7,),
 )
 
-PRESETS = {p.name: p for p in (RESCALE_0_1, IMAGENET_MEAN_RGB, CAFFE_BGR, CIFAR10_ZSCORE)}
+PRESETS = {p.name: p for p in (RESCALE_0_1, IMAGENET_MEAN_RGB, CIFAR10_ZSCORE)}

@@ -1,7 +1,9 @@
-"""The model registry: names, metadata records and ``load_model``.
+"""The model registry: names, metadata records and building.
 
-Family modules in :mod:`keras_cifar_zoo.models` register each variant with one call to
-:func:`register_model`; everything else (listing, metadata, building, validation) lives here.
+Family modules in :mod:`keras_cifar_zoo.models` declare each variant as a ``ModelSpec``; the
+registry indexes them and does listing, metadata, argument checks and :func:`build_model`.
+The registry knows architectures only: weights are resolved in :mod:`keras_cifar_zoo.weights`
+and both meet in :mod:`keras_cifar_zoo.zoo`.
 """
 
 from __future__ import annotations
@@ -9,24 +11,21 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import fnmatch
-import importlib
 import numbers
-import os
-from collections.abc import Callable
 from typing import Any
 
 import keras
 
 from keras_cifar_zoo.errors import (
+    InvalidArgumentError,
     InvalidInputShapeError,
     InvalidNumClassesError,
     InvalidTypeError,
     UnknownModelError,
 )
+from keras_cifar_zoo.models import ALL_MODELS
+from keras_cifar_zoo.models.spec import ModelSpec
 from keras_cifar_zoo.preprocessing import Preprocessing
-
-# builder(x, config, *, num_classes, include_top) -> output tensor
-Builder = Callable[..., Any]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,7 +34,7 @@ class ModelInfo:
 
     Attributes:
         name: Registry name, the argument of :func:`load_model`.
-        family: Builder family (``"vgg"``, ``"resnet_v1"``, ``"cnn"``).
+        family: Builder family (``"vgg"``, ``"resnet_v1"``, ``"cnn"``, ``"resnet9"``).
         article: Seed article the architecture comes from (``"000"`` ... ``"004"``).
         description: What the architecture is, in one or two sentences.
         num_params: ``model.count_params()`` of the default build.
@@ -62,60 +61,31 @@ class ModelInfo:
     weights: tuple[str, ...] = ()
 
 
-@dataclasses.dataclass(frozen=True)
-class _Entry:
-    info: ModelInfo
-    builder: Builder
-    config: Any
-
-
-_REGISTRY: dict[str, _Entry] = {}
-
-
-def _registered() -> dict[str, _Entry]:
-    """The registry, after the family modules have registered every model.
-
-    The package root imports lazily, so importing this module alone registers nothing; the
-    family modules import this one, hence the import at call time.
-    """
-    importlib.import_module("keras_cifar_zoo.models")
-    return _REGISTRY
-
-
-def register_model(
-    name: str,
-    *,
-    builder: Builder,
-    config: Any,
-    family: str,
-    article: str,
-    description: str,
-    num_params: int,
-    preprocessing: Preprocessing,
-    default_recipe: str,
-    min_input_size: int,
-    imagenet_network: str | None = None,
-) -> None:
-    """Adds a model variant to the registry (called by the family modules).
-
-    Raises:
-        ValueError: If ``name`` is already registered.
-    """
-    if name in _REGISTRY:
-        raise ValueError(f"Model {name!r} is registered twice.")
-    info = ModelInfo(
-        name=name,
-        family=family,
-        article=article,
-        description=description,
-        num_params=num_params,
+def _info(spec: ModelSpec) -> ModelInfo:
+    return ModelInfo(
+        name=spec.name,
+        family=spec.family,
+        article=spec.article,
+        description=spec.description,
+        num_params=spec.num_params,
         input_shape=(32, 32, 3),
-        min_input_size=min_input_size,
-        preprocessing=preprocessing,
-        default_recipe=default_recipe,
-        imagenet_network=imagenet_network,
+        min_input_size=spec.min_input_size,
+        preprocessing=spec.preprocessing,
+        default_recipe=spec.default_recipe,
+        imagenet_network=spec.imagenet_network,
     )
-    _REGISTRY[name] = _Entry(info=info, builder=builder, config=config)
+
+
+def _index(specs: tuple[ModelSpec, ...]) -> dict[str, ModelSpec]:
+    index: dict[str, ModelSpec] = {}
+    for spec in specs:
+        if spec.name in index:
+            raise ValueError(f"Model {spec.name!r} is declared twice.")
+        index[spec.name] = spec
+    return index
+
+
+_REGISTRY = _index(ALL_MODELS)
 
 
 def list_models(pattern: str | None = None) -> list[str]:
@@ -135,14 +105,14 @@ def list_models(pattern: str | None = None) -> list[str]:
         raise InvalidTypeError(
             f"pattern must be a string such as 'vgg*' or None. Received: pattern={pattern!r}"
         )
-    names = sorted(_registered())
+    names = sorted(_REGISTRY)
     return names if pattern is None else [n for n in names if fnmatch.fnmatchcase(n, pattern)]
 
 
-def _entry(name: Any) -> _Entry:
+def _entry(name: Any) -> ModelSpec:
     if not isinstance(name, str):
         raise InvalidTypeError(f"Model name must be a string. Received: name={name!r}")
-    registry = _registered()
+    registry = _REGISTRY
     if name not in registry:
         close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
@@ -153,16 +123,16 @@ def _entry(name: Any) -> _Entry:
     return registry[name]
 
 
-def model_info(name: str) -> ModelInfo:
-    """Returns the frozen metadata record of a registered model.
+def get_info(name: str) -> ModelInfo:
+    """Returns a model's registered record; its ``weights`` are left empty.
+
+    The public :func:`keras_cifar_zoo.model_info` adds the weights from the manifest; the
+    registry knows only architectures, so it imports nothing from the weights package.
 
     Raises:
         UnknownModelError: If ``name`` is not registered; the message suggests close names.
     """
-    info = _entry(name).info
-    from keras_cifar_zoo.weights import available_weights
-
-    return dataclasses.replace(info, weights=available_weights(info))
+    return _info(_entry(name))
 
 
 def _is_integer(value: Any) -> bool:
@@ -212,96 +182,99 @@ def _check_bool(value: Any, arg: str) -> bool:
     return value
 
 
+POOLING = (None, "avg", "max")
+CLASSIFIER_ACTIVATIONS = ("softmax", None)
+
+
+def _check_pooling(pooling: Any, include_top: bool) -> str | None:
+    if pooling not in POOLING or not (pooling is None or isinstance(pooling, str)):
+        raise InvalidArgumentError(
+            f"pooling must be None, 'avg' or 'max'. Received: pooling={pooling!r}"
+        )
+    if pooling is not None and include_top:
+        raise InvalidArgumentError(
+            "pooling applies to the convolutional base only: pass include_top=False with it "
+            f"(the classifier has its own pooling). Received: pooling={pooling!r}, "
+            "include_top=True"
+        )
+    return pooling
+
+
+def _check_classifier_activation(activation: Any) -> str | None:
+    if activation not in CLASSIFIER_ACTIVATIONS or not (
+        activation is None or isinstance(activation, str)
+    ):
+        raise InvalidArgumentError(
+            "classifier_activation must be 'softmax' (class probabilities) or None (logits). "
+            f"Received: classifier_activation={activation!r}"
+        )
+    return activation
+
+
+def _input(input_tensor: Any, input_shape: Any, info: ModelInfo) -> tuple[Any, Any]:
+    """The (model inputs, tensor to build on) for ``input_tensor`` or ``input_shape``."""
+    if input_tensor is None:
+        shape = _check_input_shape(input_shape, info)
+        images = keras.Input(shape=shape, name="images")
+        return images, images
+    if not isinstance(input_tensor, keras.KerasTensor):
+        raise InvalidTypeError(
+            "input_tensor must be a Keras tensor, such as the output of keras.Input(shape=(32, "
+            f"32, 3)) or of a layer. Received: input_tensor of type {type(input_tensor).__name__}"
+        )
+    shape = tuple(input_tensor.shape[1:])
+    if None in shape:
+        raise InvalidInputShapeError(
+            f"input_tensor needs a fixed (height, width, channels) shape. "
+            f"Received: input_tensor.shape={tuple(input_tensor.shape)!r}"
+        )
+    _check_input_shape(shape, info)
+    if tuple(input_shape) not in ((32, 32, 3), shape):
+        raise InvalidInputShapeError(
+            "input_shape and input_tensor disagree: pass only input_tensor. "
+            f"Received: input_shape={tuple(input_shape)!r}, input_tensor.shape[1:]={shape!r}"
+        )
+    sources = keras.utils.get_source_inputs(input_tensor)
+    return (sources[0] if len(sources) == 1 else sources), input_tensor
+
+
 def build_model(
     name: str,
     *,
     num_classes: int = 10,
     input_shape: tuple[int, int, int] = (32, 32, 3),
+    input_tensor: Any = None,
     include_top: bool = True,
     include_preprocessing: bool = True,
     preprocessing: Preprocessing | None = None,
+    pooling: str | None = None,
+    classifier_activation: str | None = "softmax",
 ) -> keras.Model:
     """Builds a freshly initialised model (no weights loaded); see :func:`load_model`.
 
     ``preprocessing`` replaces the model's own in the ``preprocessing`` layer (weights that
-    need another, such as ImageNet VGG weights, pass it).
+    need another pass it).
     """
     entry = _entry(name)
     num_classes = _check_num_classes(num_classes)
-    input_shape = _check_input_shape(input_shape, entry.info)
     include_top = _check_bool(include_top, "include_top")
     include_preprocessing = _check_bool(include_preprocessing, "include_preprocessing")
+    pooling = _check_pooling(pooling, include_top)
+    classifier_activation = _check_classifier_activation(classifier_activation)
+    inputs, x = _input(input_tensor, input_shape, _info(entry))
 
-    inputs = keras.Input(shape=input_shape, name="images")
-    preprocessing = preprocessing or entry.info.preprocessing
-    x = preprocessing.layer()(inputs) if include_preprocessing else inputs
-    outputs = entry.builder(x, entry.config, num_classes=num_classes, include_top=include_top)
-    return keras.Model(inputs, outputs, name=name)
-
-
-def load_model(
-    name: str,
-    *,
-    weights: str | os.PathLike | None = None,
-    num_classes: int = 10,
-    input_shape: tuple[int, int, int] = (32, 32, 3),
-    include_top: bool = True,
-    include_preprocessing: bool = True,
-    **weights_options: Any,
-) -> keras.Model:
-    """Builds a zoo model, optionally with weights.
-
-    Args:
-        name: A name from :func:`list_models`.
-        weights: ``None`` (random initialisation), ``"cifar10"`` or ``"cifar10:<tag>"``
-            (a published checkpoint), ``"imagenet"`` (Keras Applications VGG weights,
-            loaded by layer name) or a path to a ``.weights.h5``, ``.weights.json`` or
-            ``.keras`` file.
-        num_classes: Size of the classifier; only the classifier changes.
-        input_shape: (height, width, 3); at least ``model_info(name).min_input_size``.
-        include_top: If False, return the convolutional base without the classifier.
-        include_preprocessing: If True (default), the first layer is the weightless
-            ``preprocessing`` layer and the model takes raw RGB pixels in 0-255.
-        **weights_options: Passed to the weights loader: ``hub_dir``, ``cache_dir``,
-            ``local_files_only``, ``endpoint``, ``revision``, ``token``, ``manifest`` for
-            ``"cifar10"``; ``imagenet_weights``, ``cache_dir``, ``local_files_only`` for
-            ``"imagenet"`` (see :func:`keras_cifar_zoo.load_weights`). The load report is
-            logged at INFO level.
-
-    Returns:
-        A ``keras.Model`` named ``name``.
-
-    Raises:
-        UnknownModelError: If ``name`` is not registered.
-        InvalidArgumentError: If an argument has a value or type the model cannot take.
-
-    Example:
-        >>> model = load_model("resnet20_v1")
-        >>> model.count_params()
-        274442
-    """
-    preprocessing = None
-    if weights is not None:
-        from keras_cifar_zoo.weights import preprocessing_for
-
-        _entry(name)  # an unknown name is reported before anything about weights
-        preprocessing = preprocessing_for(name, weights, **weights_options)
-    model = build_model(
-        name,
+    preprocessing = preprocessing or entry.preprocessing
+    if include_preprocessing:
+        x = preprocessing.layer()(x)
+    outputs = entry.builder(
+        x,
+        entry.config,
         num_classes=num_classes,
-        input_shape=input_shape,
         include_top=include_top,
-        include_preprocessing=include_preprocessing,
-        preprocessing=preprocessing,
+        classifier_activation=classifier_activation,
     )
-    if weights is None:
-        if weights_options:
-            raise InvalidTypeError(
-                "Weights options only apply when weights is given. "
-                f"Received: weights=None, {', '.join(sorted(weights_options))}"
-            )
-        return model
-    from keras_cifar_zoo.weights import load_weights_into
-
-    load_weights_into(model, name, weights, **weights_options)
-    return model
+    if pooling == "avg":
+        outputs = keras.layers.GlobalAveragePooling2D(name="global_avg_pool")(outputs)
+    elif pooling == "max":
+        outputs = keras.layers.GlobalMaxPooling2D(name="global_max_pool")(outputs)
+    return keras.Model(inputs, outputs, name=name)

@@ -1081,7 +1081,7 @@ def evaluate_runs(runs: Path, data_dir: Path) -> list[dict[str, Any]]:
     from keras_cifar_zoo.registry import build_model
     from keras_cifar_zoo.training.plan import hardware_description, load_plan, write_summary
     from keras_cifar_zoo.training.recipes import get_recipe
-    from keras_cifar_zoo.weights import preprocessing_for
+    from keras_cifar_zoo.weights import resolve_weights
     from keras_cifar_zoo.weights.loading import load_checkpoint
 
     runs = Path(runs)
@@ -1100,9 +1100,8 @@ def evaluate_runs(runs: Path, data_dir: Path) -> list[dict[str, Any]]:
             rows.append(row)  # pending: never started
             continue
         recipe = get_recipe(job.recipe)
-        model = build_model(
-            job.model, preprocessing=preprocessing_for(job.model, recipe.initial_weights)
-        )
+        source = resolve_weights(job.model, recipe.initial_weights)
+        model = build_model(job.model, preprocessing=source and source.preprocessing)
         if timing.get("epoch_seconds"):
             images = min(job.train_images or len(x_train), len(x_train))
             flops = count_flops(model).training_step * images

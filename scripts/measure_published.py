@@ -108,7 +108,7 @@ def update_manifest(path: Path, report: dict) -> None:
     parse_manifest(raw, source=str(path))  # never write a manifest that breaks the schema
     path.write_text(dumps(raw), encoding="utf-8")
     if path.resolve() == (ROOT / "weights_manifest.json").resolve():
-        from keras_cifar_zoo.weights.publish import refresh_model_cards
+        from keras_cifar_zoo.publish import refresh_model_cards
 
         refresh_model_cards(ROOT)  # the model cards show the manifest's numbers
 

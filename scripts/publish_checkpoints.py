@@ -1,7 +1,7 @@
 """Publish the GPU runs of scripts/train_checkpoints.py into hub/ and weights_manifest.json.
 
 Reads each run folder (``metrics.json``, ``train.log``, ``weights.fp16.weights.h5``) and calls
-``keras_cifar_zoo.weights.publish.publish`` on it, which measures the stored float16 weights
+``keras_cifar_zoo.publish.publish`` on it, which measures the stored float16 weights
 with this package's ``evaluate`` on the real CIFAR-10 test set, here, and writes
 ``hub/<repo_id>/`` and the manifest entry. Runs of the same model and recipe with other seeds
 are measured the same way and recorded as the published seed's ``seed_runs``. Everything
@@ -39,6 +39,17 @@ JPEG_TRAINING = (
 )
 TAGS = {"improved_sgd": "improved"}  # any other recipe is an article recipe: tag "article"
 _EPOCH = re.compile(r"^Epoch (\d+)/(\d+)$")
+# The keys of the metrics.json that train_checkpoints.py wrote before it used the manifest's
+# (those of that GPU window's runs), under the names it uses now.
+OLD_KEYS = {
+    "epochs": "epochs_planned",
+    "epochs_run": "epochs",
+    "test_accuracy": "accuracy",
+    "test_loss": "loss",
+    "wall_time_s_this_call": "wall_time_s",
+    "device": "hardware",
+    "keras": "keras_version",
+}
 
 
 def epochs_of_last_start(log: str) -> tuple[int, int]:
@@ -50,23 +61,34 @@ def epochs_of_last_start(log: str) -> tuple[int, int]:
     return len(starts), done
 
 
+def read_metrics(job: Path) -> dict:
+    """The run's metrics.json, with the keys train_checkpoints.py writes now."""
+    metrics = json.loads((job / "metrics.json").read_text())
+    if "epochs_run" in metrics:  # written before the rename
+        metrics = {OLD_KEYS.get(key, key): value for key, value in metrics.items()}
+    return metrics
+
+
 def run_facts(job: Path) -> dict:
     """What the run's files say: run_info for publish, and the notes."""
-    metrics = json.loads((job / "metrics.json").read_text())
+    metrics = read_metrics(job)
     tag = TAGS.get(metrics["recipe"], "article")
     starts, done = epochs_of_last_start((job / "train.log").read_text())
-    epochs = metrics["epochs_run"]
+    epochs = metrics["epochs"]
     if done != epochs:
         raise SystemExit(
             f"{job.name}: {done} epochs after the last start, {epochs} trained; "
             "the wall time of the last call would not cover the training"
         )
-    notes = [TRAINING.format(date=metrics["date"], seed=metrics["seed"], keras=metrics["keras"])]
+    notes = [
+        TRAINING.format(date=metrics["date"], seed=metrics["seed"], keras=metrics["keras_version"])
+    ]
     if metrics["history_params"].get("model_selection"):
         notes.append(
             f"Recipe {metrics['recipe']} validates on the test set, as its article does, and "
-            f"EarlyStopping ended training after epoch {epochs} of {metrics['epochs']}; the "
-            "weights are that last epoch's, not the best epoch's."
+            f"EarlyStopping ended training after epoch {epochs} of "
+            f"{metrics['epochs_planned']}; the weights are that last epoch's, not the best "
+            "epoch's."
         )
     else:
         notes.append("Final-epoch weights of a fixed schedule; nothing was selected on test data.")
@@ -82,16 +104,16 @@ def run_facts(job: Path) -> dict:
     notes.append(
         "Accuracy measured by keras_cifar_zoo.evaluate with TensorFlow on a CPU, through the "
         f"published float16 file; on the GPU machine right after training (JAX, float32 "
-        f"weights) the same run measured {metrics['test_accuracy'] * 100:.2f}%."
+        f"weights) the same run measured {metrics['accuracy'] * 100:.2f}%."
     )
     run_info = {
         "recipe": metrics["recipe"],
         "epochs": epochs,
         # The fit_cifar10 call: data loading, compilation, training, per-epoch checkpoints.
-        "wall_time_s": round(metrics["wall_time_s_this_call"], 1),
+        "wall_time_s": round(metrics["wall_time_s"], 1),
         "hardware": HARDWARE,
         "backend": metrics["backend"],
-        "keras_version": metrics["keras"],
+        "keras_version": metrics["keras_version"],
         "seed": metrics["seed"],
         "training_data": metrics.get("training_data", JPEG_TRAINING),
     }
@@ -109,13 +131,13 @@ def main() -> int:
 
     from keras_cifar_zoo import evaluate, load_cifar10, load_model
     from keras_cifar_zoo.data import describe_copy
-    from keras_cifar_zoo.weights.publish import publish
+    from keras_cifar_zoo.publish import publish
 
     _, test = load_cifar10(args.data_dir)
     jobs = sorted(p.parent for p in args.results.glob("*/metrics.json"))
     groups: dict[tuple[str, str], list[Path]] = {}
     for job in jobs:
-        m = json.loads((job / "metrics.json").read_text())
+        m = read_metrics(job)
         groups.setdefault((m["model"], m["recipe"]), []).append(job)
     models = [model for model, _ in groups]
     if len(models) != len(set(models)):

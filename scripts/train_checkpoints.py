@@ -2,8 +2,11 @@
 
 Each job is ``name:recipe:epochs:batch:seed`` (empty fields take the recipe's values) and runs in
 its own process, several at once on one GPU. A job writes under ``RUNS/<job-id>/``: its
-checkpoints (a rerun resumes them), ``history.csv``, ``metrics.json`` (test accuracy and loss
-from this package's ``evaluate``, wall time, hardware, backend) and ``weights.fp16.weights.h5``.
+checkpoints (a rerun resumes them), ``history.csv``, ``metrics.json`` and
+``weights.fp16.weights.h5``. ``metrics.json`` uses the weights manifest's own keys (test
+``accuracy``, ``loss`` and ``num_images`` from this package's ``evaluate``, ``epochs`` trained,
+``wall_time_s``, ``hardware``, ``backend``, ``keras_version``, ``data``, ``training_data``), so
+``keras-cifar-zoo publish --run-info metrics.json`` takes it as it is.
 ``--pack DEST`` then tars the finished jobs' metrics, histories and float16 weights into parts of
 at most 15 MiB, the size the GPU machine can send back.
 
@@ -35,6 +38,7 @@ def run_job(spec: str, runs: Path, data: str, precision: str) -> None:
     import numpy as np
 
     import keras_cifar_zoo as zoo
+    from keras_cifar_zoo.training.plan import hardware_description
 
     name, recipe, epochs, batch, seed = (spec.split(":") + [""] * 5)[:5]
     out = runs / job_id(spec)
@@ -44,6 +48,17 @@ def run_job(spec: str, runs: Path, data: str, precision: str) -> None:
     epochs = int(epochs) if epochs else recipe_obj.epochs
     batch = int(batch) if batch else recipe_obj.batch_size
     seed = int(seed) if seed else 0
+
+    class FirstEpoch(keras.callbacks.Callback):
+        """The first epoch this call trains: 0 unless it resumed from the checkpoint."""
+
+        first: int | None = None
+
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            if self.first is None:
+                self.first = epoch
+
+    first_epoch = FirstEpoch()
     start = time.time()
     history = zoo.fit_cifar10(
         name,
@@ -55,6 +70,7 @@ def run_job(spec: str, runs: Path, data: str, precision: str) -> None:
         verbose=2,
         data_dir=data,
         steps_per_execution=4,
+        callbacks=[first_epoch],
     )
     wall = time.time() - start
     model = history.model
@@ -63,36 +79,37 @@ def run_job(spec: str, runs: Path, data: str, precision: str) -> None:
     fresh = zoo.load_model(name)
     fresh.load_weights(out / "weights.weights.h5")
     result = zoo.evaluate(fresh, data_dir=data)
-    device = "cpu"
-    if keras.backend.backend() == "jax":
-        import jax
-
-        device = jax.devices()[0].device_kind
     metrics = {
-        "model": name,
+        # The manifest's keys, as publish(run_info=...) takes them.
         "recipe": recipe_obj.name,
-        "epochs_run": len(history.history["loss"]),
-        "epochs": epochs,
-        "batch_size": batch,
         "seed": seed,
-        "precision": precision,
-        "test_accuracy": result["accuracy"],
-        "test_loss": result["loss"],
-        "per_class_accuracy": result["per_class_accuracy"],
-        "final_train_accuracy": history.history["accuracy"][-1],
-        "wall_time_s_this_call": wall,
-        "device": device,
+        "epochs": len(history.history["loss"]),  # trained: fewer if early stopping fired
+        # A resumed call's wall time misses the earlier calls: left out (null), publish then
+        # asks for the training time rather than recording part of it.
+        "wall_time_s": round(wall, 1) if first_epoch.first == 0 else None,
+        "hardware": hardware_description(),
         "backend": keras.backend.backend(),
-        "keras": keras.__version__,
-        "python": platform.python_version(),
+        "keras_version": keras.__version__,
         "date": datetime.date.today().isoformat(),
-        "history_params": {
-            k: v for k, v in history.params.items() if isinstance(v, (str, int, float))
-        },
+        "accuracy": result["accuracy"],
+        "loss": result["loss"],
+        "num_images": result["num_images"],
         "data": zoo.data.describe_copy(data) if data else "CIFAR-10 test set (10,000 images)",
         "training_data": (
             zoo.data.describe_copy(data, "train") if data else "CIFAR-10 training set"
         ),
+        # The run's own facts, which the manifest does not record.
+        "model": name,
+        "epochs_planned": epochs,
+        "batch_size": batch,
+        "precision": precision,
+        "wall_time_s_last_call": round(wall, 1),
+        "per_class_accuracy": result["per_class_accuracy"],
+        "final_train_accuracy": history.history["accuracy"][-1],
+        "python": platform.python_version(),
+        "history_params": {
+            k: v for k, v in history.params.items() if isinstance(v, (str, int, float))
+        },
     }
     with (
         h5py.File(out / "weights.weights.h5") as src,

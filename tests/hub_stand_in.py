@@ -3,8 +3,12 @@
 It answers ``hf_hub_download`` the way the Hub does, with the minimal routes and headers
 huggingface_hub's ``file_download.py`` reads: ``HEAD``/``GET /{owner}/{name}/resolve/{rev}/
 {path}`` with ``ETag``, ``X-Repo-Commit`` and ``Content-Length``; a 404 carries
-``X-Error-Code`` (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``). It serves a
-folder laid out ``<owner>/<name>/<file>``, the layout ``publish`` writes under ``hub/``.
+``X-Error-Code`` (``RepoNotFound``, ``RevisionNotFound``, ``EntryNotFound``). For
+``snapshot_download`` (what ``keras.saving.load_model("hf://...")`` calls) it also answers the
+two API routes that read a repository: ``GET /api/models/{owner}/{name}/revision/{rev}`` (its
+commit and files) and ``GET /api/models/{owner}/{name}/tree/{rev}`` (the file listing). It
+serves a folder laid out ``<owner>/<name>/<file>``, the layout ``publish`` writes under
+``hub/``.
 
 Faults for tests: ``truncate`` (announce the full length, send half, close, every time),
 ``truncate_once`` (only the first GET; the client then resumes), ``tamper``
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import json
 import os
 import threading
 import time
@@ -118,10 +123,51 @@ class HubStandIn:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
+            def _api(self, parts: list[str], send_body: bool) -> None:
+                owner, name, route, revision = parts[:4]
+                repo_id = f"{owner}/{name}"
+                folder = stand_in.root / owner / name
+                if not folder.is_dir() or route not in ("revision", "tree"):
+                    self._error("RepoNotFound")
+                    return
+                if revision not in ("main", repo_commit(repo_id)):
+                    self._error("RevisionNotFound")
+                    return
+                files = sorted(
+                    p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")
+                )
+                names = [p.relative_to(folder).as_posix() for p in files]
+                if route == "revision":
+                    record: object = {
+                        "id": repo_id,
+                        "sha": repo_commit(repo_id),
+                        "siblings": [{"rfilename": n} for n in names],
+                    }
+                else:
+                    record = [
+                        {
+                            "type": "file",
+                            "path": n,
+                            "size": p.stat().st_size,
+                            "oid": hashlib.sha1(p.read_bytes()).hexdigest(),
+                        }
+                        for n, p in zip(names, files, strict=True)
+                    ]
+                body = json.dumps(record).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if send_body:
+                    self.wfile.write(body)
+
             def _answer(self, send_body: bool) -> None:
                 path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
                 stand_in._record(self.command, path)
                 parts = path.strip("/").split("/")
+                if parts[:2] == ["api", "models"] and len(parts) >= 6:
+                    self._api(parts[2:], send_body)
+                    return
                 if len(parts) < 5 or parts[2] != "resolve":
                     self._error("")  # telemetry and API calls: not served
                     return

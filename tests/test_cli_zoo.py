@@ -49,7 +49,7 @@ def test_list_prints_every_model(capsys):
         "vgg",
         "39,002,738",
     ]
-    assert "caffe_bgr (RGB->BGR, -(103.939, 116.779, 123.68))" in rows["vgg19_bn_pretrain"]
+    assert "imagenet_mean_rgb (-(123.68, 116.779, 103.939))" in rows["vgg19_bn_pretrain"]
     assert "rescale_0_1 (x/255)" in rows["resnet20_v1"]
     assert lines[-1] == "17 models; details: keras-cifar-zoo info NAME"
 
@@ -107,7 +107,8 @@ def test_info_json_is_the_model_info_record(capsys):
     info = model_info("vgg19_bn_pretrain")
     expected = json.loads(json.dumps(dataclasses.asdict(info)))
     assert record == expected
-    assert record["preprocessing"]["channel_order"] == "bgr"
+    assert record["preprocessing"]["mean"] == [123.68, 116.779, 103.939]
+    assert record["weights"] == ["imagenet"]
 
 
 def test_info_summary_builds_the_model(capsys):
@@ -299,7 +300,7 @@ def test_importing_the_package_is_cheap_and_complete():
     assert report == {
         "before": [],
         "models": len(list_models()),
-        "load_model": "keras_cifar_zoo.registry",
+        "load_model": "keras_cifar_zoo.zoo",
         "training": "keras_cifar_zoo.training",
     }
     with pytest.raises(AttributeError, match="has no attribute 'nope'"):

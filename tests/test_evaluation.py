@@ -13,6 +13,8 @@ import pytest
 from keras import ops
 
 from keras_cifar_zoo import (
+    CIFAR100_COARSE_NAMES,
+    CIFAR100_FINE_NAMES,
     CLASS_NAMES,
     InvalidArgumentError,
     InvalidTypeError,
@@ -372,3 +374,106 @@ def test_the_cifar10_test_set_needs_ten_classes(tmp_path):
         r"Received: num_classes=3$",
     ):
         evaluate(model, preprocessing=RAW, data_dir=tmp_path)
+
+
+# ------------------------------------------------------------ class names follow the classes
+
+
+class PixelOracleN(keras.layers.Layer):
+    """PixelOracle for ``num_classes`` classes: pixel (0, 0, red) names the class."""
+
+    def __init__(self, num_classes, **kwargs):
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+
+    def call(self, x):
+        chosen = ops.one_hot(ops.cast(x[:, 0, 0, 0], "int32"), self.num_classes)
+        return chosen * HIT + (1 - chosen) * (1 - HIT) / (self.num_classes - 1)
+
+
+def oracle_of(num_classes, name="oracle_n"):
+    inputs = keras.Input((32, 32, 3))
+    return keras.Model(inputs, PixelOracleN(num_classes)(inputs), name=name)
+
+
+@pytest.mark.parametrize(
+    ("num_classes", "names"),
+    [(100, CIFAR100_FINE_NAMES), (20, CIFAR100_COARSE_NAMES), (10, CLASS_NAMES)],
+)
+def test_default_names_follow_the_model_class_count(num_classes, names):
+    classes = [0, num_classes - 1, 7, 7]
+    x = images_predicting(classes)
+    result = evaluate(
+        oracle_of(num_classes), data=(x, [0, num_classes - 1, 7, 3]), preprocessing=RAW
+    )
+    assert tuple(result["per_class_accuracy"]) == names
+    assert result["per_class_accuracy"][names[7]] == 1.0 and result["accuracy"] == 0.75
+    assert np.asarray(result["confusion_matrix"]).shape == (num_classes, num_classes)
+    predictions = predict(oracle_of(num_classes), x, preprocessing=RAW)
+    assert predictions.class_names == tuple(names[c] for c in classes)
+
+
+def test_cifar100_names_by_index():
+    predictions = predict(oracle_of(100), images_predicting([0, 41, 58, 99]), preprocessing=RAW)
+    assert predictions.class_names == ("apple", "lawn_mower", "pickup_truck", "worm")
+    coarse = predict(oracle_of(20), images_predicting([9, 19]), preprocessing=RAW)
+    assert coarse.class_names == ("large_man-made_outdoor_things", "vehicles_2")
+
+
+def test_class_names_given_are_used():
+    names = ("cat", "dog", "other")
+    x = images_predicting([2, 0, 1])
+    result = evaluate(oracle_of(3), data=(x, [2, 0, 0]), preprocessing=RAW, class_names=names)
+    per_class = result["per_class_accuracy"]
+    assert list(per_class) == list(names) and per_class["cat"] == 0.5
+    assert math.isnan(per_class["dog"]) and per_class["other"] == 1.0  # no dog among the images
+    assert predict(oracle_of(3), x, preprocessing=RAW, class_names=list(names)).class_names == (
+        "other",
+        "cat",
+        "dog",
+    )
+
+
+@pytest.mark.parametrize(
+    ("class_names", "error", "match"),
+    [
+        (CLASS_NAMES, InvalidArgumentError,
+         r"^class_names holds 10 names but model 'oracle_n' has 100 classes; pass one name per "
+         r"class\. Received: len\(class_names\)=10$"),
+        (("a", "b", "a") * 33 + ("c",), InvalidArgumentError,
+         r"class_names must name each class once\. Received: repeated names \['a', 'b'\]"),
+        ("apple", InvalidTypeError, r"class_names must be a sequence of names \(str\)"),
+        (list(range(100)), InvalidTypeError,
+         r"class_names must hold str names\. Received: elements of type int"),
+    ],
+)  # fmt: skip
+def test_bad_class_names_are_refused_before_predicting(class_names, error, match):
+    model = oracle_of(100)
+    x = images_predicting([1, 2])
+    with pytest.raises(error, match=match):
+        predict(model, x, preprocessing=RAW, class_names=class_names)
+    with pytest.raises(error, match=match):
+        evaluate(model, data=(x, [1, 2]), preprocessing=RAW, class_names=class_names)
+
+
+def test_class_names_are_checked_before_the_test_set_is_looked_for(tmp_path):
+    with pytest.raises(
+        InvalidArgumentError, match=r"class_names holds 3 names but model 'oracle' has 10 classes"
+    ):
+        evaluate(oracle_model(), data_dir=tmp_path, class_names=("a", "b", "c"))
+
+
+def test_a_subclassed_model_gets_names_from_what_it_returns():
+    class Coarse(keras.Model):
+        def call(self, x):
+            return PixelOracleN(20)(x)
+
+    x = images_predicting([18, 1])
+    assert predict(Coarse(name="coarse"), x, preprocessing=RAW).class_names == (
+        "vehicles_1",
+        "fish",
+    )
+    with pytest.raises(InvalidArgumentError, match=r"holds 10 names but model 'coarse' has 20"):
+        evaluate(
+            Coarse(name="coarse"), data=(x, [18, 1]), preprocessing=RAW, class_names=CLASS_NAMES
+        )

@@ -226,7 +226,7 @@ def test_rehearsal_of_the_gpu_window(
     assert _files(runs) == packed_there  # byte-identical, weights included
     weights = _files(runs)["a/model.weights.h5"]
 
-    from keras_cifar_zoo.weights.publish import _run_info
+    from keras_cifar_zoo.publish import _run_info
 
     with pytest.raises(ValueError, match=r"run_info lacks training_data"):
         _run_info(json.loads((runs / "a" / "metrics.json").read_text()))

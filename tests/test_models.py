@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from keras_cifar_zoo import (
-    ImagePreprocessing,
     InvalidArgumentError,
     InvalidInputShapeError,
     InvalidNumClassesError,
@@ -28,7 +27,7 @@ from keras_cifar_zoo import (
     model_info,
 )
 
-# Issue 2, "Models to register": model.count_params() of the default build.
+# model.count_params() of the default build.
 EXPECTED_PARAMS = {
     "simple_cnn": 1_626_442,
     "cnn_bn": 11_916_810,
@@ -66,7 +65,7 @@ EXPECTED_ARTICLE_AND_PREPROCESSING = {
     "vgg16c_bn": ("002", "imagenet_mean_rgb"),
     "vgg16_bn": ("002", "imagenet_mean_rgb"),
     "vgg19_bn": ("002", "imagenet_mean_rgb"),
-    "vgg19_bn_pretrain": ("002", "caffe_bgr"),
+    "vgg19_bn_pretrain": ("002", "imagenet_mean_rgb"),
     "elu_cnn": ("003", "cifar10_zscore"),
     "vgg_lite": ("004", "rescale_0_1"),
     "resnet9": ("zoo", "cifar10_zscore"),
@@ -238,7 +237,7 @@ def test_preprocessing_layer_is_first_and_weightless(
 ):
     first = model.layers[1]  # layers[0] is the InputLayer
     assert isinstance(model.layers[0], keras.layers.InputLayer)
-    assert isinstance(first, ImagePreprocessing)
+    assert type(first) is keras.layers.Rescaling  # built in: loads without this package
     assert first.name == "preprocessing"
     assert first.weights == []
     expected = model_info(name).preprocessing
@@ -277,7 +276,7 @@ def test_num_classes_changes_only_the_classifier(name: str, model: keras.Model):
     # Also without preprocessing: one build checks both switches.
     wide = load_model(name, num_classes=100, include_preprocessing=False)
     assert wide.output.shape == (None, 100)
-    assert not any(isinstance(layer, ImagePreprocessing) for layer in wide.layers)
+    assert not any(isinstance(layer, keras.layers.Rescaling) for layer in wide.layers)
     default, changed = _weight_shapes(model), _weight_shapes(wide)
     assert default.pop("preprocessing") == []
     assert default.keys() == changed.keys()
@@ -287,6 +286,107 @@ def test_num_classes_changes_only_the_classifier(name: str, model: keras.Model):
     for layer in differing:
         for before, after in zip(default[layer], changed[layer], strict=True):
             assert before[:-1] == after[:-1] and (before[-1], after[-1]) == (10, 100)
+
+
+def test_pooling_gives_one_feature_vector_per_image(
+    name: str, model: keras.Model, uint8_images: np.ndarray
+):
+    base = load_model(name, include_top=False)
+    base.set_weights(model.get_weights()[: len(base.get_weights())])
+    features = to_numpy(base(uint8_images, training=False))
+    channels = EXPECTED_BASE_SHAPES[name][-1]
+    for pooling, reduce in (("avg", np.mean), ("max", np.max)):
+        pooled = load_model(name, include_top=False, pooling=pooling)
+        assert pooled.output.shape == (None, channels)
+        pooled.set_weights(base.get_weights())
+        np.testing.assert_allclose(
+            to_numpy(pooled(uint8_images, training=False)),
+            reduce(features, axis=(1, 2)),
+            rtol=1e-5,
+            atol=1e-5,
+        )
+
+
+def test_classifier_activation_none_gives_the_logits(
+    name: str, model: keras.Model, uint8_images: np.ndarray
+):
+    logits_model = load_model(name, classifier_activation=None)
+    assert logits_model.count_params() == model.count_params()
+    logits_model.set_weights(model.get_weights())
+    logits = logits_model(uint8_images, training=False)
+    np.testing.assert_allclose(
+        to_numpy(keras.ops.softmax(logits)),
+        to_numpy(model(uint8_images, training=False)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert not np.allclose(to_numpy(logits).sum(axis=1), 1.0)
+
+
+def test_input_tensor_builds_on_a_given_tensor(name: str):
+    size = max(model_info(name).min_input_size, 40)
+    images = keras.Input(shape=(size, size, 3), name="my_images")
+    m = load_model(name, input_tensor=images)
+    assert m.inputs[0] is images
+    assert m.input_shape == (None, size, size, 3)
+    assert m.output.shape == (None, 10)
+
+
+def test_input_tensor_may_come_out_of_another_layer():
+    raw = keras.Input(shape=(32, 32, 3))
+    flipped = keras.layers.RandomFlip("horizontal", name="flip")(raw)
+    m = load_model("resnet20_v1", input_tensor=flipped)
+    assert m.inputs[0] is raw
+    assert [layer.name for layer in m.layers[:3]] == [
+        raw._keras_history[0].name,
+        "flip",
+        "preprocessing",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        (
+            {"pooling": "mean", "include_top": False},
+            InvalidArgumentError,
+            r"pooling must be None, 'avg' or 'max'\. Received: pooling='mean'",
+        ),
+        (
+            {"pooling": "avg"},
+            InvalidArgumentError,
+            r"pass include_top=False with it .* Received: pooling='avg', include_top=True",
+        ),
+        (
+            {"classifier_activation": "relu"},
+            InvalidArgumentError,
+            r"classifier_activation must be 'softmax' \(class probabilities\) or None \(logits\)"
+            r"\. Received: classifier_activation='relu'",
+        ),
+        (
+            {"input_tensor": np.zeros((1, 32, 32, 3))},
+            InvalidTypeError,
+            r"input_tensor must be a Keras tensor, .* Received: input_tensor of type ndarray",
+        ),
+        (
+            {"input_tensor": "x"},
+            InvalidTypeError,
+            r"Received: input_tensor of type str",
+        ),
+    ],
+)
+def test_applications_arguments_are_checked(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        load_model("resnet20_v1", **kwargs)
+
+
+def test_input_tensor_shape_is_checked():
+    with pytest.raises(InvalidInputShapeError, match=r"needs a fixed \(height, width"):
+        load_model("resnet20_v1", input_tensor=keras.Input(shape=(None, None, 3)))
+    with pytest.raises(InvalidInputShapeError, match=r"must have 3 channels"):
+        load_model("resnet20_v1", input_tensor=keras.Input(shape=(32, 32, 1)))
+    with pytest.raises(InvalidInputShapeError, match=r"input_shape and input_tensor disagree"):
+        load_model("resnet20_v1", input_shape=(40, 40, 3), input_tensor=keras.Input((48, 48, 3)))
 
 
 def test_smallest_input_size_builds_and_one_less_is_refused(name: str):
@@ -308,7 +408,7 @@ def _assert_round_trip(m: keras.Model, path, images: np.ndarray) -> None:
     loaded = keras.saving.load_model(path)
     assert loaded.name == m.name
     layer = loaded.get_layer("preprocessing")
-    assert isinstance(layer, ImagePreprocessing)
+    assert type(layer) is keras.layers.Rescaling
     assert layer.get_config() == m.get_layer("preprocessing").get_config()
     assert [x.name for x in loaded.layers] == [x.name for x in m.layers]
     np.testing.assert_allclose(to_numpy(loaded(images, training=False)), before, rtol=0, atol=1e-6)

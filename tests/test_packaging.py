@@ -65,6 +65,21 @@ def test_wheel_ships_the_manifest_inside_the_package(dist):
     assert "keras-cifar-zoo = keras_cifar_zoo.cli:main" in scripts
 
 
+def test_wheel_declares_its_license_and_types(dist):
+    with zipfile.ZipFile(dist["wheel"]) as wheel:
+        names = wheel.namelist()
+        (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        headers = wheel.read(metadata).decode().split("\n\n", 1)[0].splitlines()
+        (license_file,) = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+        license_text = wheel.read(license_file).decode()
+    assert "License-Expression: Apache-2.0" in headers
+    assert "Classifier: Typing :: Typed" in headers
+    assert "Classifier: Programming Language :: Python :: 3.12" in headers
+    assert license_text == (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in license_text and "Version 2.0, January 2004" in license_text
+    assert "keras_cifar_zoo/py.typed" in names
+
+
 def test_wheel_embeds_the_demo_checkpoint_and_sample(dist):
     source = ROOT / "keras_cifar_zoo" / "embedded"
     described = json.loads((source / "embedded.json").read_text(encoding="utf-8"))
@@ -81,7 +96,13 @@ def test_wheel_embeds_the_demo_checkpoint_and_sample(dist):
 def test_sdist_leaves_out_hub_benchmarks_and_data(dist):
     with tarfile.open(dist["sdist"]) as sdist:
         names = [name.split("/", 1)[1] for name in sdist.getnames() if "/" in name]
-    for required in ("pyproject.toml", "README.md", "weights_manifest.json", "mkdocs.yml"):
+    for required in (
+        "pyproject.toml",
+        "README.md",
+        "LICENSE",
+        "weights_manifest.json",
+        "mkdocs.yml",
+    ):
         assert required in names
     assert "keras_cifar_zoo/registry.py" in names
     assert not [n for n in names if n.startswith(KEPT_OUT)]

@@ -32,10 +32,10 @@ from keras_cifar_zoo import (
     load_model,
     load_weights,
 )
+from keras_cifar_zoo.publish import publish
 from keras_cifar_zoo.registry import build_model
 from keras_cifar_zoo.weights import hub
 from keras_cifar_zoo.weights.manifest import load_manifest
-from keras_cifar_zoo.weights.publish import publish
 
 hub_env = hub_stand_in.hub_env  # fixture: fresh caches, no mirror, no manifest override
 

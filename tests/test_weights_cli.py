@@ -14,10 +14,10 @@ from run_records import RUN, same_result
 
 from keras_cifar_zoo.cli import main
 from keras_cifar_zoo.data import describe_copy
+from keras_cifar_zoo.publish import publish
 from keras_cifar_zoo.registry import build_model
 from keras_cifar_zoo.weights import hub
 from keras_cifar_zoo.weights.manifest import load_manifest
-from keras_cifar_zoo.weights.publish import publish
 
 hub_env = hub_stand_in.hub_env  # fixtures
 hub_server = hub_stand_in.hub_server
@@ -105,17 +105,17 @@ def test_publish_needs_training_information(tmp_path: Path, capsys: pytest.Captu
 def test_publish_options_beat_the_run_info_file(
     tmp_path: Path, hub_env, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ):
-    from keras_cifar_zoo.weights import publish as publish_module
+    from keras_cifar_zoo import publish as publish_module
 
-    monkeypatch.setattr(publish_module, "_default_evaluator", lambda data, data_dir: same_result)
+    monkeypatch.setattr(publish_module, "_default_evaluator", lambda *args: same_result)
     build_model(NAME).save_weights(tmp_path / "w.weights.h5")
     metrics = {  # the shape of scripts/train_checkpoints.py's metrics.json
         "recipe": "article_004",
-        "epochs": 200,
-        "epochs_run": 88,
-        "device": "NVIDIA H100 80GB HBM3",
+        "epochs": 88,
+        "epochs_planned": 200,
+        "hardware": "NVIDIA H100 80GB HBM3",
         "backend": "jax",
-        "keras": "3.15.1",
+        "keras_version": "3.15.1",
         "data": "CIFAR-10 test set (10,000 images), lossless copy",
         "training_data": "CIFAR-10 training set (50,000 images), lossless copy",
     }
@@ -162,7 +162,7 @@ def test_publish_on_the_real_test_set(
     assert entry.metrics.num_images == 10_000 and entry.metrics.hardware == "override"
     assert entry.metrics.data == describe_copy(cifar10_dir)  # named by the copy's SOURCE.txt
     assert f"accuracy {entry.metrics.accuracy:.4f}" in out
-    assert "would upload 3 files to" in out
+    assert "would upload 5 files to" in out
 
 
 def _one_error(err: str) -> str:

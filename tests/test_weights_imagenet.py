@@ -23,7 +23,7 @@ from keras_cifar_zoo.errors import (
     WeightsMismatchError,
     WeightsNotAvailableError,
 )
-from keras_cifar_zoo.preprocessing import CAFFE_BGR
+from keras_cifar_zoo.preprocessing import IMAGENET_MEAN_RGB, Preprocessing
 from keras_cifar_zoo.registry import build_model
 from keras_cifar_zoo.weights import imagenet, load_weights
 
@@ -119,6 +119,8 @@ def test_convs_and_fc2_are_copied_bit_exactly(loaded_vgg16, vgg16_file: Path):
     model, _ = loaded_vgg16
     for name in [*_conv_shapes("vgg16"), "fc2"]:
         kernel, bias = _file_arrays(vgg16_file, name)
+        if name == "block1_conv1":  # the file's BGR input order, folded into the kernel
+            kernel = kernel[:, :, ::-1, :]
         layer = model.get_layer(name)
         assert np.array_equal(keras.ops.convert_to_numpy(layer.kernel), kernel), name
         assert np.array_equal(keras.ops.convert_to_numpy(layer.bias), bias), name
@@ -155,7 +157,10 @@ def test_report_lists_loaded_and_skipped_layers_with_reasons(loaded_vgg16):
         "predictions_bn",
     }
     assert report.source.startswith("imagenet (VGG16, vgg16_weights_tf_dim_ordering_tf_kernels.h5")
-    assert "preprocessing switched from imagenet_mean_rgb to caffe_bgr" in str(report)
+    assert report.notes == (
+        "block1_conv1's kernel has its input channels reversed: the file expects BGR images, "
+        "the model takes RGB",
+    )
 
 
 def test_head_left_at_its_initialisation_is_a_warning(
@@ -181,13 +186,25 @@ def test_convolutional_base_alone_logs_no_warning(
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-def test_model_with_imagenet_weights_uses_caffe_bgr(loaded_vgg16, uint8_images: np.ndarray):
+def test_rgb_model_computes_what_the_file_computes_on_caffe_inputs(
+    loaded_vgg16, vgg16_file: Path, uint8_images: np.ndarray
+):
     model, _ = loaded_vgg16
-    layer = model.get_layer("preprocessing")
-    assert layer.get_config()["channel_order"] == "bgr"
-    probe = keras.Model(model.input, layer.output)
+    assert Preprocessing.from_layer(model.get_layer("preprocessing")) == IMAGENET_MEAN_RGB
+    probe = keras.Model(model.input, model.get_layer("block1_conv1").output)
+    # keras.applications "caffe" mode: RGB->BGR, BGR means subtracted, then the file's conv.
+    caffe = uint8_images[..., ::-1].astype(np.float32) - np.array(
+        [103.939, 116.779, 123.68], np.float32
+    )
+    kernel, bias = _file_arrays(vgg16_file, "block1_conv1")
+    reference = keras.layers.Conv2D(64, 3, padding="same")
+    reference.build((None, 32, 32, 3))
+    reference.set_weights([kernel, bias])
     np.testing.assert_allclose(
-        probe.predict(uint8_images, verbose=0), CAFFE_BGR.apply(uint8_images), atol=1e-4
+        probe.predict(uint8_images, verbose=0),
+        keras.ops.convert_to_numpy(reference(caffe)),
+        rtol=1e-4,
+        atol=1e-3,
     )
 
 
@@ -195,7 +212,17 @@ def test_load_model_with_imagenet_weights(vgg16_file: Path):
     model = load_model("vgg16_bn_plainhead", weights="imagenet", imagenet_weights=vgg16_file)
     kernel, _ = _file_arrays(vgg16_file, "fc2")
     assert np.array_equal(keras.ops.convert_to_numpy(model.get_layer("fc2").kernel), kernel)
-    assert model.get_layer("preprocessing").channel_order == "bgr"
+    assert Preprocessing.from_layer(model.get_layer("preprocessing")) == IMAGENET_MEAN_RGB
+
+
+def test_loading_into_a_built_model_switches_its_preprocessing(vgg16_file: Path):
+    model = build_model("vgg16_bn_plainhead")  # rescale_0_1 by default
+    report = load_weights(model, "imagenet", imagenet_weights=vgg16_file)
+    assert report.notes[-1] == (
+        "preprocessing switched from rescale_0_1 to imagenet_mean_rgb: the ImageNet VGG weights "
+        "expect the ImageNet means subtracted"
+    )
+    assert Preprocessing.from_layer(model.get_layer("preprocessing")) == IMAGENET_MEAN_RGB
 
 
 def test_folder_from_environment_and_include_top_false(
@@ -213,16 +240,16 @@ def test_model_without_preprocessing_layer_is_told_what_to_feed(vgg16_file: Path
     model = build_model("vgg16_bn", include_preprocessing=False)
     report = load_weights(model, "imagenet", imagenet_weights=vgg16_file)
     assert (
-        "the model has no preprocessing layer: feed it inputs preprocessed as caffe_bgr"
+        "the model has no preprocessing layer: feed it inputs preprocessed as imagenet_mean_rgb"
         in (report.notes[-1])
     )
 
 
 def test_vgg19_model_takes_the_vgg19_file(vgg19_file: Path):
-    model = build_model("vgg19_bn_pretrain")  # already Caffe BGR: nothing to switch
+    model = build_model("vgg19_bn_pretrain")  # already imagenet_mean_rgb: nothing to switch
     report = load_weights(model, "imagenet", imagenet_weights=vgg19_file)
     assert report.loaded == (*_conv_shapes("vgg19"), "fc2")
-    assert not any("preprocessing" in note for note in report.notes)
+    assert not any("preprocessing switched" in note for note in report.notes)
 
 
 def test_wrong_network_is_rejected_naming_what_it_looks_like(vgg16_file: Path, vgg19_file: Path):
@@ -231,7 +258,7 @@ def test_wrong_network_is_rejected_naming_what_it_looks_like(vgg16_file: Path, v
     model = build_model("vgg19_bn")
     with pytest.raises(WeightsMismatchError, match=r"looks like VGG16, but vgg19_bn matches VGG19"):
         load_weights(model, "imagenet", imagenet_weights=vgg16_file)
-    assert model.get_layer("preprocessing").channel_order == "rgb"  # untouched
+    assert Preprocessing.from_layer(model.get_layer("preprocessing")) == IMAGENET_MEAN_RGB
 
 
 def test_file_of_no_vgg_is_rejected(tmp_path: Path):

@@ -22,7 +22,7 @@ from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE
 from keras_cifar_zoo.registry import build_model
 from keras_cifar_zoo.weights import load_weights
 from keras_cifar_zoo.weights.loading import use_preprocessing
-from keras_cifar_zoo.weights.publish import cast_weights_file
+from keras_cifar_zoo.weights.storage import cast_weights_file
 
 
 def randomize(model: keras.Model, seed: int = 0) -> keras.Model:

@@ -12,22 +12,29 @@ import pytest
 
 from keras_cifar_zoo import load_model, model_info
 from keras_cifar_zoo.errors import InvalidArgumentError, ManifestError, WeightsNotAvailableError
-from keras_cifar_zoo.preprocessing import CAFFE_BGR, RESCALE_0_1
+from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE, IMAGENET_MEAN_RGB, RESCALE_0_1
 from keras_cifar_zoo.weights import available_weights, hub
+from keras_cifar_zoo.weights import manifest as manifest_module
 from keras_cifar_zoo.weights.manifest import (
     MANIFEST_VERSION,
     SCHEMA,
     CheckpointEntry,
+    FileRecord,
     Manifest,
     Metrics,
+    RecipeRecord,
+    SeedRun,
     check_against_registry,
     dumps,
     empty_document,
+    fields_of,
     find_manifest,
     load_manifest,
     parse_entry,
     parse_manifest,
+    schema_of,
     source_tree_manifest,
+    write_manifest,
 )
 
 REPO_MANIFEST = Path(__file__).resolve().parent.parent / "weights_manifest.json"
@@ -114,6 +121,62 @@ def test_schema_documents_every_field():
     assert list(SCHEMA["entry"]["metrics"]) == [f.name for f in dataclasses.fields(Metrics)]
 
 
+def test_repository_manifest_round_trips_byte_for_byte(tmp_path: Path):
+    text = REPO_MANIFEST.read_text(encoding="utf-8")
+    manifest = parse_manifest(json.loads(text))
+    document = empty_document()
+    document["checkpoints"] = [e.to_dict() for e in manifest.entries]
+    assert dumps(document) == text
+    written = write_manifest(manifest.entries, tmp_path / "weights_manifest.json")
+    assert written.read_bytes() == REPO_MANIFEST.read_bytes()
+
+
+def test_schema_block_is_generated_from_the_field_table():
+    # Only metrics is described field by field; every other field has its own line.
+    nested = {f.key for f in fields_of(CheckpointEntry) if f.doc is None}
+    assert nested == {"metrics"}
+    entry = {f.key: f.doc for f in fields_of(CheckpointEntry) if f.doc is not None}
+    entry["metrics"] = {f.key: f.doc for f in fields_of(Metrics)}
+    assert SCHEMA["entry"] == schema_of(CheckpointEntry) == entry
+    assert list(SCHEMA["entry"]) == [f.name for f in dataclasses.fields(CheckpointEntry)]
+    assert empty_document()["schema"] is SCHEMA
+
+
+def test_optional_fields_say_so_and_have_defaults():
+    for record in (CheckpointEntry, Metrics, FileRecord, SeedRun, RecipeRecord):
+        for f in fields_of(record):
+            if not f.required:
+                assert f.default is not dataclasses.MISSING, f"{record.__name__}.{f.key}"
+                assert (f.doc or "").startswith("Optional"), f"{record.__name__}.{f.key}"
+    optional = {f.key for f in fields_of(Metrics) if not f.required}
+    assert optional == {"seed", "seed_runs", "jpeg_copy_accuracy"}
+    # Required in the file, with a default only for code that builds records.
+    (training_data,) = [f for f in fields_of(Metrics) if f.key == "training_data"]
+    assert training_data.required and training_data.default == ""
+
+
+def test_one_annotated_line_adds_a_field():
+    """A record built from the module's kinds parses, writes and documents a new field."""
+    spec, kinds = manifest_module._spec, manifest_module
+
+    @dataclasses.dataclass(frozen=True)
+    class Run(manifest_module._Record):
+        seed: int = dataclasses.field(metadata=spec(kinds._INT, "Seed."))
+        speed: float = dataclasses.field(default=None, metadata=spec(kinds._POSITIVE, "Optional."))
+
+    problems = manifest_module._Problems()
+    run = manifest_module._parse_record(Run, {"seed": 3, "speed": 2}, "run", problems)
+    assert (run, problems.items) == (Run(seed=3, speed=2.0), [])
+    assert run.to_dict() == {"seed": 3, "speed": 2.0}
+    assert Run(seed=3).to_dict() == {"seed": 3}
+    assert schema_of(Run) == {"seed": "Seed.", "speed": "Optional."}
+    manifest_module._parse_record(Run, {"seed": 3, "speed": 0, "x": 1}, "run", problems)
+    assert problems.items == [
+        "run: unknown keys ['x'] (allowed: ['seed', 'speed'])",
+        "run.speed: must be > 0, got 0",
+    ]
+
+
 def test_manifest_is_found_in_the_package_or_source_tree(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("KERAS_CIFAR_ZOO_MANIFEST", raising=False)
     found = find_manifest()
@@ -178,6 +241,96 @@ def test_schema_violations_are_reported(path: str, value: Any, message: str):
         parse_entry(_broken(path, value))
 
 
+PREFIX = "The weights manifest breaks its schema (version 1): "
+SUFFIX = ". Fix the entry or re-run `keras-cifar-zoo publish`. Received: manifest=entry"
+
+
+def _unknown_key(raw: dict) -> None:
+    raw["colour"] = "red"
+
+
+def _missing_key(raw: dict) -> None:
+    del raw["repo_id"]
+
+
+def _wrong_type(raw: dict) -> None:
+    raw["metrics"]["epochs"] = "60"
+
+
+def _nested_keys(raw: dict) -> None:
+    del raw["metrics"]["date"]
+    raw["metrics"]["extra"] = 1
+
+
+def _bad_files(raw: dict) -> None:
+    raw["files"][0]["size"] = True
+    raw["files"].append({"name": "b.weights.h5"})
+
+
+def _not_an_object(raw: dict) -> None:
+    raw["metrics"] = []
+
+
+def _not_a_list(raw: dict) -> None:
+    raw["files"] = {}
+
+
+@pytest.mark.parametrize(
+    ("change", "problems"),
+    [
+        (
+            _unknown_key,
+            "entry: unknown keys ['colour'] (allowed: ['dataset', 'default', 'dtype', 'files', "
+            "'input_shape', 'metrics', 'model', 'notes', 'num_classes', 'num_params', "
+            "'preprocessing', 'recipe', 'repo_id', 'revision', 'tag'])",
+        ),
+        (_missing_key, "entry: missing keys ['repo_id']"),
+        (_wrong_type, "entry.metrics.epochs: must be a positive int, got '60'"),
+        (
+            _nested_keys,
+            "entry.metrics: missing keys ['date']; entry.metrics: unknown keys ['extra'] "
+            "(allowed: ['accuracy', 'backend', 'data', 'date', 'epochs', 'hardware', "
+            "'jpeg_copy_accuracy', 'keras_version', 'loss', 'num_images', 'seed', 'seed_runs', "
+            "'training_data', 'wall_time_s'])",
+        ),
+        (
+            _bad_files,
+            "entry.files[0].size: must be a positive int, got True; "
+            "entry.files[1]: missing keys ['sha256', 'size']",
+        ),
+        (_not_an_object, "entry.metrics: must be an object, got list"),
+        (_not_a_list, "entry.files: must be a non-empty list of {name, sha256, size}"),
+    ],
+)
+def test_schema_error_messages_are_exact(change, problems: str):
+    raw = make_entry()
+    change(raw)
+    with pytest.raises(ManifestError) as info:
+        parse_entry(raw)
+    assert str(info.value) == PREFIX + problems + SUFFIX
+
+
+def test_seed_runs_are_checked_field_by_field():
+    raw = make_entry()
+    raw["metrics"]["seed_runs"] = [{"seed": 1, "accuracy": 1.5, "loss": 1.0}, 3]
+    with pytest.raises(ManifestError) as info:
+        parse_entry(raw)
+    assert str(info.value) == (
+        PREFIX + "entry.metrics.seed_runs[0].accuracy: must be in [0, 1], got 1.5; "
+        "entry.metrics.seed_runs[1]: must be an object, got int" + SUFFIX
+    )
+
+
+def test_optional_values_at_their_default_are_left_out():
+    entry = parse_entry(make_entry())
+    assert "notes" not in entry.to_dict()
+    assert set(entry.to_dict()["metrics"]).isdisjoint({"seed", "seed_runs", "jpeg_copy_accuracy"})
+    given = dataclasses.replace(entry.metrics, seed=0, seed_runs=[SeedRun(0, 0.5, 1.0)])
+    out = dataclasses.replace(entry, metrics=given).to_dict()["metrics"]
+    assert (out["seed"], out["seed_runs"]) == (0, [{"seed": 0, "accuracy": 0.5, "loss": 1.0}])
+    assert "seed_runs" not in dataclasses.replace(entry.metrics, seed_runs=[]).to_dict()
+
+
 def test_all_problems_are_listed_at_once():
     raw = make_entry(dtype="int8", tag="Bad Tag")
     with pytest.raises(ManifestError, match=r"tag: must match.*dtype: must be one of"):
@@ -240,7 +393,10 @@ def test_registry_check_accepts_a_consistent_entry():
     [
         ({"model": "resnet21"}, r"model 'resnet21' is not registered"),
         ({"num_params": 1}, r"num_params 1 differs from the registry's 274442"),
-        ({"preprocessing": CAFFE_BGR.to_config()}, r"preprocessing 'caffe_bgr' is neither"),
+        (
+            {"preprocessing": CIFAR10_ZSCORE.to_config()},
+            r"preprocessing 'cifar10_zscore' is not the model's \('rescale_0_1'\)",
+        ),
         ({"input_shape": [16, 16, 3], "model": "vgg11_bn"}, r"below the model's minimum size 32"),
     ],
 )
@@ -258,12 +414,12 @@ def test_a_checkpoint_keeps_the_data_statistics_it_was_trained_with():
     old = dataclasses.replace(zscore, mean=(120.68823526692708,), std=(63.85622611963612,))
     raw = make_entry(model="elu_cnn", preprocessing=old.to_config())
     check_against_registry(parse_manifest(document(raw)))
-    bgr = dataclasses.replace(zscore, channel_order="bgr")
-    raw = make_entry(model="elu_cnn", preprocessing=bgr.to_config())
-    with pytest.raises(ManifestError, match=r"preprocessing 'cifar10_zscore' is neither"):
+    scaled = dataclasses.replace(zscore, scale=0.5)
+    raw = make_entry(model="elu_cnn", preprocessing=scaled.to_config())
+    with pytest.raises(ManifestError, match=r"preprocessing 'cifar10_zscore' is not the model's"):
         check_against_registry(parse_manifest(document(raw)))
     shifted = dataclasses.replace(model_info("resnet20_v1").preprocessing, mean=(0.5,))
-    with pytest.raises(ManifestError, match=r"preprocessing 'rescale_0_1' is neither"):
+    with pytest.raises(ManifestError, match=r"preprocessing 'rescale_0_1' is not the model's"):
         check_against_registry(
             parse_manifest(document(make_entry(preprocessing=shifted.to_config())))
         )
@@ -274,15 +430,17 @@ def test_registry_check_counts_params_for_other_num_classes():
     check_against_registry(parse_manifest(document(raw)))
 
 
-def test_imagenet_initialised_checkpoint_needs_caffe_preprocessing():
-    raw = make_entry(model="vgg19_bn")
+def test_imagenet_initialised_checkpoint_needs_the_imagenet_means():
+    raw = make_entry(model="vgg16_bn_plainhead")  # rescale_0_1 by default
+    raw["num_params"] = 33_655_114
     raw["recipe"]["settings"]["initial_weights"] = "imagenet"
     with pytest.raises(
         ManifestError,
-        match=r"starts from ImageNet weights, so the preprocessing must be 'caffe_bgr'",
+        match=r"starts from ImageNet weights, so the preprocessing must be 'imagenet_mean_rgb', "
+        r"not 'rescale_0_1'",
     ):
         check_against_registry(parse_manifest(document(raw)))
-    raw["preprocessing"] = CAFFE_BGR.to_config()
+    raw["preprocessing"] = IMAGENET_MEAN_RGB.to_config()
     check_against_registry(parse_manifest(document(raw)))
 
 

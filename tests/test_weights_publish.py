@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import hub_stand_in
@@ -16,16 +17,21 @@ from run_records import RUN  # placeholders: only temporary manifests hold them
 
 from keras_cifar_zoo import load_model
 from keras_cifar_zoo.errors import InvalidArgumentError, WeightsMismatchError
+from keras_cifar_zoo.publish import publish, refresh_model_cards
 from keras_cifar_zoo.registry import build_model
 from keras_cifar_zoo.training import evaluate
-from keras_cifar_zoo.weights import hub, load_weights
+from keras_cifar_zoo.weights import hub, load_weights, resolve_weights
 from keras_cifar_zoo.weights.manifest import check_against_registry, load_manifest
-from keras_cifar_zoo.weights.publish import cast_weights_file, publish
+from keras_cifar_zoo.weights.storage import cast_weights_file
 
 hub_env = hub_stand_in.hub_env  # fixtures
 hub_server = hub_stand_in.hub_server
 
 NAME = "resnet20_v1"
+REPO = f"keras-cifar-zoo/{NAME}-article"
+# What a published repository holds: Keras's files for model.save("hf://..."), then ours.
+KERAS_FILES = ["config.json", "metadata.json", "model.weights.h5"]
+ZOO_FILES = ["README.md", "keras_cifar_zoo.json"]
 
 
 def _randomized(seed: int = 0) -> keras.Model:
@@ -84,6 +90,11 @@ def test_round_trip_over_http_with_sharded_float16(
     model, _, (images, labels) = trained
     result = _publish(trained, tmp_path, dtype="float16", max_shard_size=0.0003)
     assert result.entry.weights_file == "model.weights.json" and len(result.entry.files) > 2
+    # Shards cannot take Keras's layout: the index and shards beside our files, no config.json.
+    weights = [f.name for f in result.entry.files]
+    assert sorted(os.listdir(result.folder)) == sorted(weights + ZOO_FILES)
+    card = (result.folder / "README.md").read_text()
+    assert "sharded" in card and "hf://" not in card
     hub_server.root = tmp_path / "hub"  # serve what publish wrote
     manifest = tmp_path / "weights_manifest.json"
     loaded = load_model(NAME, weights="cifar10:article", manifest=manifest)
@@ -186,21 +197,129 @@ def test_a_repository_folder_holds_one_checkpoint(trained, tmp_path: Path):
     assert (tmp_path / "hub" / repo / "model.weights.h5").is_file()
 
 
-def test_model_card_and_config(trained, tmp_path: Path):
-    result = _publish(trained, tmp_path, evaluate_fn=_same, notes="A test checkpoint.")
+def _training_log(folder: Path) -> Path:
+    """A per-epoch log as Keras's CSVLogger (fit_cifar10's history.csv) writes it."""
+    path = folder / "history.csv"
+    path.write_text("epoch,accuracy,loss\n0,0.31,1.9\n1,0.42,1.6\n")
+    return path
+
+
+def test_repository_holds_what_keras_writes_and_our_files(trained, tmp_path: Path):
+    log = _training_log(tmp_path)
+    result = _publish(trained, tmp_path, evaluate_fn=_same, training_log=log)
+    folder = result.folder
+    assert sorted(os.listdir(folder)) == sorted([*KERAS_FILES, *ZOO_FILES, "training_log.csv"])
+    config = json.loads((folder / "config.json").read_text())
+    assert config["class_name"] == "Functional" and "registered_name" in config
+    assert json.loads((folder / "metadata.json").read_text())["keras_version"] == keras.__version__
+    # The package downloads and verifies the weights only: the manifest lists just them.
+    assert [f.name for f in result.entry.files] == ["model.weights.h5"]
+    assert result.entry.files[0].sha256 == hub.file_hash(folder / "model.weights.h5")
+    record = json.loads((folder / "keras_cifar_zoo.json").read_text())
+    assert record["library_name"] == "keras-cifar-zoo"
+    assert record["weights"] == "cifar10:article" and record["dtype"] == "float16"
+    assert record["weights_file"] == "model.weights.h5"
+    assert record["preprocessing"]["name"] == "rescale_0_1"
+    assert (folder / "training_log.csv").read_bytes() == log.read_bytes()
+
+
+def test_the_published_folder_loads_in_keras(trained, tmp_path: Path):
+    """keras.saving.load_model reads the folder (float16 weights cast on assign); the model
+    predicts as the package's. The package is imported here, which registers its classes."""
+    _, _, (images, _) = trained
+    result = _publish(trained, tmp_path, evaluate_fn=_same)
+    assert result.entry.dtype == "float16"
+    plain = keras.saving.load_model(result.folder)
+    assert {w.dtype for w in plain.weights} == {"float32"}
+    zoo = load_model(
+        NAME, weights="cifar10", hub_dir=tmp_path / "hub", manifest=result.manifest_path
+    )
+    np.testing.assert_array_equal(plain.predict(images, verbose=0), zoo.predict(images, verbose=0))
+
+
+def test_model_card(trained, tmp_path: Path):
+    runs = [{"seed": 0, "accuracy": 0.5, "loss": 1.0}, {"seed": 1, "accuracy": 0.52, "loss": 0.9}]
+    result = _publish(
+        trained,
+        tmp_path,
+        evaluate_fn=_same,
+        notes="A test checkpoint.",
+        run_info=RUN | {"seed": 0, "seed_runs": runs},
+        training_log=_training_log(tmp_path),
+    )
     text = (result.folder / "README.md").read_text()
     front = yaml.safe_load(text.split("---\n")[1])
-    assert front["library_name"] == "keras"
+    assert front["library_name"] == "keras" and front["license"] == "apache-2.0"
     assert front["datasets"] == ["cifar10"]
-    assert {"keras-cifar-zoo", "cifar10", "image-classification"} <= set(front["tags"])
+    assert {"keras", "keras-cifar-zoo", "cifar10", "image-classification"} <= set(front["tags"])
     metrics = front["model-index"][0]["results"][0]["metrics"]
     assert {"type": "accuracy", "value": 0.5} in metrics
+    assert f'keras.saving.load_model("hf://{REPO}")' in text
+    assert f'load_model("{NAME}", weights="cifar10:article")' in text
+    assert "raw RGB pixels 0-255" in text and "`Rescaling` layer" in text
+    assert f"Trained on the {RUN['training_data']}" in text  # the entry's training data
+    assert "synthetic" in text  # the test set it is measured on
+    assert "Over 2 seeds (0, 1): 51.00 ± 1.41 %" in text and "| 1 | 52.00 % | 0.9000 |" in text
+    assert "[`training_log.csv`](training_log.csv)" in text
     assert "A test checkpoint." in text and "improved_sgd" in text
     assert result.entry.files[0].sha256 in text
-    config = json.loads((result.folder / "config.json").read_text())
-    assert config["weights"] == "cifar10:article" and config["dtype"] == "float16"
-    assert config["preprocessing"]["name"] == "rescale_0_1"
-    assert result.entry.files[0].sha256 == hub.file_hash(result.folder / "model.weights.h5")
+    assert "## License\n\nApache-2.0." in text
+
+
+def test_republishing_replaces_our_files_and_keeps_others(trained, tmp_path: Path):
+    result = _publish(trained, tmp_path, evaluate_fn=_same, training_log=_training_log(tmp_path))
+    (result.folder / ".gitattributes").write_text("*.h5 filter=lfs\n")
+    again = _publish(trained, tmp_path, evaluate_fn=_same)  # no training log this time
+    assert sorted(os.listdir(again.folder)) == sorted([*KERAS_FILES, *ZOO_FILES, ".gitattributes"])
+    assert "training_log.csv" not in (again.folder / "README.md").read_text()
+
+
+def test_a_training_log_must_be_a_per_epoch_csv(trained, tmp_path: Path):
+    bad = tmp_path / "log.csv"
+    bad.write_text("step,loss\n0,1.0\n")
+    with pytest.raises(InvalidArgumentError, match=r"training_log must be a per-epoch CSV"):
+        _publish(trained, tmp_path, evaluate_fn=_same, training_log=bad)
+    with pytest.raises(InvalidArgumentError, match=r"training_log must be a readable CSV"):
+        _publish(trained, tmp_path, evaluate_fn=_same, training_log=tmp_path / "missing.csv")
+    assert not (tmp_path / "hub").exists() and not (tmp_path / "weights_manifest.json").exists()
+
+
+def test_the_cli_publishes_a_training_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    from keras_cifar_zoo import publish as publish_module
+    from keras_cifar_zoo.cli import main
+
+    monkeypatch.setattr(publish_module, "_default_evaluator", lambda *args: _same)
+    build_model(NAME).save_weights(tmp_path / "w.weights.h5")
+    (tmp_path / "run.json").write_text(json.dumps(RUN | {"recipe": "improved_sgd"}))
+    args = ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), "--root"]
+    args += [str(tmp_path), "--run-info", str(tmp_path / "run.json"), "--data-name", "synthetic"]
+    log = _training_log(tmp_path)
+    assert main([*args, "--training-log", str(log), "--dry-run"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "would upload 6 files to" in out and "    training_log.csv" in out
+    folder = tmp_path / "hub" / REPO
+    assert (folder / "training_log.csv").read_bytes() == log.read_bytes()
+
+
+def test_refresh_model_cards_keeps_keras_files_and_drops_an_old_record(trained, tmp_path: Path):
+    result = _publish(trained, tmp_path, evaluate_fn=_same)
+    legacy = _publish(trained, tmp_path, evaluate_fn=_same, tag="improved").folder
+    folder = result.folder
+    kept = {name: (folder / name).read_bytes() for name in KERAS_FILES}
+    (folder / "README.md").write_text("stale")
+    (folder / "keras_cifar_zoo.json").unlink()
+    # A folder written before: the zoo's record in config.json, no Keras files.
+    (legacy / "metadata.json").unlink()
+    (legacy / "keras_cifar_zoo.json").replace(legacy / "config.json")
+    assert refresh_model_cards(tmp_path) == [folder, legacy]
+    assert {name: (folder / name).read_bytes() for name in KERAS_FILES} == kept
+    assert f'load_model("hf://{REPO}")' in (folder / "README.md").read_text()
+    assert json.loads((folder / "keras_cifar_zoo.json").read_text())["dtype"] == "float16"
+    assert sorted(os.listdir(legacy)) == ["README.md", "keras_cifar_zoo.json", "model.weights.h5"]
+    card = (legacy / "README.md").read_text()
+    assert "holds no Keras `config.json`" in card and "hf://" not in card
 
 
 def test_republish_and_second_tag(trained, tmp_path: Path, monkeypatch):
@@ -243,12 +362,12 @@ def test_training_information_is_required(trained, tmp_path: Path):
 
 def test_metrics_json_of_the_training_script_is_understood(trained, tmp_path: Path):
     run = {
-        "epochs": 200,  # the planned schedule; early stopping ended it after 40
-        "epochs_run": 40,
+        "epochs": 40,  # trained; early stopping ended the planned 200
+        "epochs_planned": 200,
         "wall_time_s": 612.5,
-        "device": "NVIDIA H100 80GB HBM3",
+        "hardware": "NVIDIA H100 80GB HBM3",
         "backend": "jax",
-        "keras": "3.15.1",
+        "keras_version": "3.15.1",
         "seed": 2,
         "data": "CIFAR-10 test set (10,000 images), lossless copy",
         "training_data": "CIFAR-10 training set (50,000 images), lossless copy",
@@ -301,11 +420,7 @@ def test_push_dry_run_and_push(trained, tmp_path: Path, monkeypatch: pytest.Monk
     dry = _publish(
         trained, tmp_path, evaluate_fn=_same, push=True, dry_run=True, endpoint="http://127.0.0.1:1"
     )
-    assert dry.push.dry_run and set(dry.push.files) == {
-        "README.md",
-        "config.json",
-        "model.weights.h5",
-    }
+    assert dry.push.dry_run and sorted(dry.push.files) == sorted(KERAS_FILES + ZOO_FILES)
     assert calls == [] and dry.entry.revision == "main"
     pushed = _publish(
         trained, tmp_path, evaluate_fn=_same, push=True, endpoint="http://127.0.0.1:1"
@@ -317,7 +432,8 @@ def test_push_dry_run_and_push(trained, tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_publish_keeps_imagenet_preprocessing(tmp_path: Path):
-    model = build_model("vgg19_bn_pretrain")  # Caffe BGR preprocessing
+    imagenet = resolve_weights("vgg19_bn_pretrain", "imagenet").preprocessing
+    model = build_model("vgg19_bn_pretrain", preprocessing=imagenet)
     model.save_weights(tmp_path / "v19.weights.h5")
     result = publish(
         "vgg19_bn_pretrain",
@@ -329,7 +445,7 @@ def test_publish_keeps_imagenet_preprocessing(tmp_path: Path):
         evaluate_fn=_same,
         dtype="float16",
     )
-    assert result.entry.preprocessing.name == "caffe_bgr"
+    assert result.entry.preprocessing == imagenet  # the recipe starts from ImageNet weights
     report = load_weights(build_model("vgg19_bn_pretrain"), result.folder / "model.weights.h5")
     assert not any("preprocessing" in n for n in report.notes)
 

@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "keras_cifar_zoo.cli.training",
     "keras_cifar_zoo.cli.plan",
     "keras_cifar_zoo.cli.weights",
+    "keras_cifar_zoo.cli.export",
     "keras_cifar_zoo.cli.demo",
 )
 """Modules whose ``register(subparsers)`` adds the commands, in ``--help`` order."""

@@ -22,32 +22,56 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "train",
         help="train a model with its recipe (resumes from --out)",
-        description="Train a zoo model on CIFAR-10 with its documented recipe. The output folder "
-        "gets model.keras and the training state every epoch; rerunning resumes.",
+        description="Train a zoo model on CIFAR-10 or CIFAR-100 with its documented recipe, or "
+        "fine-tune it from published weights (--weights cifar10 --dataset cifar100). The "
+        "output folder gets model.keras and the training state every epoch; rerunning resumes.",
     )
     parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
+    parser.add_argument(
+        "--dataset",
+        choices=("cifar10", "cifar100"),
+        default="cifar10",
+        help="the data to train on (default: cifar10)",
+    )
+    parser.add_argument(
+        "--weights",
+        help="start from these weights ('cifar10', 'cifar10:<tag>', 'imagenet' or a file): "
+        "fine-tuning, with the recipe finetune_sgd unless --recipe is given",
+    )
     parser.add_argument("--recipe", help="recipe name (default: the model's own)")
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--batch-size", type=int, help="override the recipe's batch size")
     parser.add_argument("--seed", type=int, help="seed for a repeatable run")
     parser.add_argument("--out", type=folder, help="checkpoint folder (default: runs/NAME)")
-    parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py/")
+    parser.add_argument(
+        "--data-dir", help="folder holding cifar-10-batches-py/ (or cifar-100-python/)"
+    )
     parser.add_argument("--plot", action="store_true", help="write curves.png to --out")
-    parser.set_defaults(handler=_train, flags={"data_dir": "--data-dir PATH"})
+    parser.set_defaults(
+        handler=_train, flags={"data_dir": "--data-dir PATH", "weights": "--weights PATH"}
+    )
 
     parser = subparsers.add_parser(
         "evaluate",
-        help="measure a checkpoint on the CIFAR-10 test set",
-        description="Evaluate weights on the 10,000 CIFAR-10 test images: accuracy, loss, "
-        "per-class accuracy.",
+        help="measure a checkpoint on the CIFAR-10 (or CIFAR-100) test set",
+        description="Evaluate weights on the 10,000 test images of CIFAR-10 (or CIFAR-100 with "
+        "--dataset cifar100): accuracy, loss, per-class accuracy.",
     )
     parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
     parser.add_argument(
         "--weights",
         required=True,
-        help="a .weights.h5/.weights.json/.keras file, 'cifar10' or 'cifar10:<tag>'",
+        help="a .weights.h5/.weights.json/.keras file, 'cifar10[:<tag>]' or 'cifar100[:<tag>]'",
     )
-    parser.add_argument("--data-dir", help="folder holding cifar-10-batches-py/")
+    parser.add_argument(
+        "--dataset",
+        choices=("cifar10", "cifar100"),
+        default="cifar10",
+        help="the test set (default: cifar10)",
+    )
+    parser.add_argument(
+        "--data-dir", help="folder holding cifar-10-batches-py/ (or cifar-100-python/)"
+    )
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
     parser.add_argument("--plot", type=png_file, help="write the confusion matrix PNG here")
     parser.set_defaults(
@@ -62,7 +86,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
     parser.add_argument("images", nargs="+", type=Path, help="PNG or JPEG files")
-    parser.add_argument("--weights", required=True, help="checkpoint path or 'cifar10[:tag]'")
+    parser.add_argument(
+        "--weights", required=True, help="checkpoint path, 'cifar10[:tag]' or 'cifar100[:tag]'"
+    )
     parser.add_argument(
         "--top", type=positive_int, default=3, help="classes to show per image (1 or more)"
     )
@@ -70,17 +96,31 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_predict, flags={"weights": "--weights PATH"})
 
 
+def _recipe(args: argparse.Namespace) -> Any:
+    """The recipe asked for; with --weights, the same recipe starting from those weights."""
+    if args.weights is None:
+        return args.recipe
+    import dataclasses
+
+    from keras_cifar_zoo.training import get_recipe
+
+    return dataclasses.replace(
+        get_recipe(args.recipe or "finetune_sgd"), initial_weights=args.weights
+    )
+
+
 def _train(args: argparse.Namespace) -> int:
-    from keras_cifar_zoo.training import fit_cifar10
+    from keras_cifar_zoo.training import fit
 
     out = args.out or Path("runs") / args.name
     if out.exists() and not out.is_dir():  # the default; --out is checked while parsing
         raise CommandError(
             f"The checkpoint folder {out} is a file; pass --out FOLDER. Received: {str(out)!r}"
         )
-    history = fit_cifar10(
+    history = fit(
         args.name,
-        recipe=args.recipe,
+        dataset=args.dataset,
+        recipe=_recipe(args),
         epochs=args.epochs,
         batch_size=args.batch_size,
         seed=args.seed,
@@ -100,16 +140,15 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _load(name: str, weights: str) -> Any:
-    from keras_cifar_zoo.registry import load_model
+    from keras_cifar_zoo.zoo import load_model
 
     return load_model(name, weights=weights)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from keras_cifar_zoo.data import CLASS_NAMES
     from keras_cifar_zoo.training import evaluate
 
-    result = evaluate(_load(args.name, args.weights), data_dir=args.data_dir)
+    result = evaluate(_load(args.name, args.weights), data_dir=args.data_dir, dataset=args.dataset)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -117,8 +156,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             f"{args.name}: accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} "
             f"on {result['num_images']} test images"
         )
-        for name in CLASS_NAMES:
-            print(f"  {name:<11} {result['per_class_accuracy'][name]:.4f}")
+        for name, accuracy in result["per_class_accuracy"].items():
+            print(f"  {name:<11} {accuracy:.4f}")
     if args.plot:
         from keras_cifar_zoo.plots import plot_confusion_matrix
 
@@ -146,7 +185,7 @@ def read_images(paths: list[Path], size: tuple[int, int] = (32, 32)) -> np.ndarr
 def _predict(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from keras_cifar_zoo.data import CLASS_NAMES
+    from keras_cifar_zoo.data import default_class_names
 
     for path in args.images:  # before the model is built and its weights loaded
         if not path.is_file():
@@ -158,14 +197,15 @@ def _predict(args: argparse.Namespace) -> int:
     model = _load(args.name, args.weights)
     images = read_images(args.images, tuple(model.input_shape[1:3]))
     probabilities = predict_in_fixed_batches(model, images)
+    names = default_class_names(probabilities.shape[-1])
     for path, probs in zip(args.images, probabilities, strict=True):
         top = np.argsort(probs)[::-1][: args.top]
-        ranked = ", ".join(f"{CLASS_NAMES[i]} {probs[i]:.3f}" for i in top)
+        ranked = ", ".join(f"{names[i]} {probs[i]:.3f}" for i in top)
         print(f"{path}: {ranked}")
     if args.plot:
         from keras_cifar_zoo.plots import plot_predictions
 
-        grid = plot_predictions(images, probabilities.argmax(axis=-1), args.plot)
+        grid = plot_predictions(images, probabilities.argmax(axis=-1), args.plot, class_names=names)
         print(f"grid: {grid}")
     return 0
 

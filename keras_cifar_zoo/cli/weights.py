@@ -21,6 +21,12 @@ def register(subparsers: Any) -> None:
         "is. Later loads then work offline (HF_HUB_OFFLINE=1).",
     )
     parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
+    parser.add_argument(
+        "--dataset",
+        choices=("cifar10", "cifar100"),
+        default="cifar10",
+        help="whose checkpoint (default: cifar10)",
+    )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--tag", help="checkpoint tag (default: the model's default checkpoint)")
     which.add_argument(
@@ -51,15 +57,22 @@ def register(subparsers: Any) -> None:
         "publish",
         help="publish a trained checkpoint into hub/ and the weights manifest",
         description="Evaluate a checkpoint with keras_cifar_zoo.evaluate, write "
-        "hub/<repo_id>/ (weights, stored as float16 when the accuracy holds; model card; "
-        "config.json), hash the files and update weights_manifest.json. --push uploads the "
-        "folder to the Hugging Face Hub.",
+        "hub/<repo_id>/ as Keras saves a model to the Hugging Face Hub (config.json, "
+        "metadata.json, model.weights.h5: float16 when the accuracy holds), with "
+        "keras_cifar_zoo.json, a model card and the training log, hash the weights and update "
+        "weights_manifest.json. --push uploads the folder to the Hugging Face Hub.",
     )
     parser.add_argument("name", help="the zoo model the checkpoint belongs to")
     parser.add_argument(
         "--checkpoint", required=True, help="a .weights.h5, .weights.json or .keras file"
     )
     parser.add_argument("--tag", default="article", help="checkpoint tag (default: article)")
+    parser.add_argument(
+        "--dataset",
+        choices=("cifar10", "cifar100"),
+        default="cifar10",
+        help="what the checkpoint was trained on and is measured on (default: cifar10)",
+    )
     parser.add_argument(
         "--root",
         type=folder,
@@ -99,6 +112,11 @@ def register(subparsers: Any) -> None:
         default=None,
         help="make it the model's default checkpoint (default: if it has none)",
     )
+    parser.add_argument(
+        "--training-log",
+        help="per-epoch training log to publish as training_log.csv: a CSV with an 'epoch' "
+        "column, such as the history.csv fit_cifar10 writes in its checkpoint folder",
+    )
     parser.add_argument("--notes", default="", help="free text for the manifest and model card")
     parser.add_argument(
         "--max-shard-size",
@@ -127,7 +145,7 @@ def _download(args: argparse.Namespace) -> int:
                 raise UsageError(f"--{flag.replace('_', '-')} does not apply to --imagenet")
         path = download_weights(args.name, "imagenet", **_given(options))
     else:
-        weights = "cifar10" if args.tag is None else f"cifar10:{args.tag}"
+        weights = args.dataset if args.tag is None else f"{args.dataset}:{args.tag}"
         options |= {"hub_dir": args.hub_dir, "endpoint": args.endpoint, "revision": args.revision}
         path = download_weights(args.name, weights, **_given(options))
     print(path)
@@ -139,7 +157,7 @@ def _given(options: dict[str, Any]) -> dict[str, Any]:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from keras_cifar_zoo.weights.publish import RUN_ALIASES, RUN_PREFERRED, publish
+    from keras_cifar_zoo.publish import publish
 
     run_info: dict[str, Any] = {}
     if args.run_info:
@@ -158,16 +176,12 @@ def _publish(args: argparse.Namespace) -> int:
         "seed": args.seed,
         "training_data": args.training_data,
     }
-    for key, value in _given(overrides).items():
-        run_info[key] = value
-        # An option beats every --run-info key that means the same (e.g. epochs_run).
-        for alias, target in (RUN_ALIASES | RUN_PREFERRED).items():
-            if target == key:
-                run_info.pop(alias, None)
+    run_info |= _given(overrides)  # an option beats the --run-info key of the same name
     result = publish(
         args.name,
         args.checkpoint,
         tag=args.tag,
+        dataset=args.dataset,
         root=args.root,
         repo_id=args.repo_id,
         default=args.default,
@@ -177,6 +191,7 @@ def _publish(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         dtype=args.dtype,
         max_shard_size=args.max_shard_size,
+        training_log=args.training_log,
         notes=args.notes,
         push=args.push or args.dry_run,
         dry_run=args.dry_run,

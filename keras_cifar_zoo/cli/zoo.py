@@ -54,7 +54,8 @@ def _record(info: ModelInfo) -> dict[str, Any]:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from keras_cifar_zoo.registry import list_models, model_info
+    from keras_cifar_zoo.registry import list_models
+    from keras_cifar_zoo.zoo import model_info
 
     names = list_models(args.pattern)
     if not names:
@@ -87,7 +88,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from keras_cifar_zoo.registry import load_model, model_info
+    from keras_cifar_zoo.zoo import load_model, model_info
 
     info = model_info(args.name)
     if args.json:

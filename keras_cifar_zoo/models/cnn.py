@@ -7,8 +7,11 @@ from typing import Any
 
 from keras import layers, regularizers
 
+from keras_cifar_zoo.models.spec import ModelSpec
 from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE, RESCALE_0_1
-from keras_cifar_zoo.registry import register_model
+
+MODELS: list[ModelSpec] = []
+"""Every variant of this family, in registration order."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +44,14 @@ class CNNConfig:
     weight_decay: float | None = None
 
 
-def build_cnn(x: Any, config: CNNConfig, *, num_classes: int, include_top: bool) -> Any:
+def build_cnn(
+    x: Any,
+    config: CNNConfig,
+    *,
+    num_classes: int,
+    include_top: bool,
+    classifier_activation: str | None = "softmax",
+) -> Any:
     """Builds a plain CNN on tensor ``x``; returns the output tensor."""
     index = 0
     for b, (convs, rate) in enumerate(
@@ -77,75 +87,83 @@ def build_cnn(x: Any, config: CNNConfig, *, num_classes: int, include_top: bool)
         x = layers.Activation(config.activation, name=f"{name}_{config.activation}")(x)
         x = layers.Dropout(config.dense_dropout, name=f"{name}_dropout")(x)
     # the classifier stays float32 under mixed precision for a stable softmax
-    return layers.Dense(num_classes, activation="softmax", name="predictions", dtype="float32")(x)
+    return layers.Dense(
+        num_classes, activation=classifier_activation, name="predictions", dtype="float32"
+    )(x)
 
 
-register_model(
-    "simple_cnn",
-    builder=build_cnn,
-    config=CNNConfig(
-        blocks=(((32, 3), (64, 3)),),
-        block_dropout=(0.25,),
-        padding="valid",
-        activation="relu",
-        batch_norm=None,
-        dense=(128,),
-        dense_dropout=0.5,
-    ),
-    family="cnn",
-    article="001",
-    description="Article 001's reference CNN: two valid 3x3 convs (32, 64), max pool, dropout "
-    "0.25, Dense(128), dropout 0.5.",
-    num_params=1_626_442,
-    preprocessing=RESCALE_0_1,
-    default_recipe="article_001",
-    min_input_size=6,
-)
-
-register_model(
-    "cnn_bn",
-    builder=build_cnn,
-    config=CNNConfig(
-        blocks=(
-            ((64, 3), (128, 3), (128, 3)),
-            ((256, 2), (256, 2), (256, 2)),
-            ((512, 2), (512, 2), (512, 2)),
+MODELS.append(
+    ModelSpec(
+        name="simple_cnn",
+        builder=build_cnn,
+        config=CNNConfig(
+            blocks=(((32, 3), (64, 3)),),
+            block_dropout=(0.25,),
+            padding="valid",
+            activation="relu",
+            batch_norm=None,
+            dense=(128,),
+            dense_dropout=0.5,
         ),
-        block_dropout=(0.25, 0.25, 0.25),
-        padding="same",
-        activation="relu",
-        batch_norm="before_activation",
-        dense=(1024,),
-        dense_batch_norm=True,
-        dense_dropout=0.5,
-    ),
-    family="cnn",
-    article="001",
-    description="Article 001's 'complex CNN': nine convs (64-128-128, 256x3 2x2, 512x3 2x2) with "
-    "BatchNorm, three pools with dropout 0.25, Dense(1024)+BN, dropout 0.5.",
-    num_params=11_916_810,
-    preprocessing=RESCALE_0_1,
-    default_recipe="article_001",
-    min_input_size=8,
+        family="cnn",
+        article="001",
+        description="Article 001's reference CNN: two valid 3x3 convs (32, 64), max pool, dropout "
+        "0.25, Dense(128), dropout 0.5.",
+        num_params=1_626_442,
+        preprocessing=RESCALE_0_1,
+        default_recipe="article_001",
+        min_input_size=6,
+    )
 )
 
-register_model(
-    "elu_cnn",
-    builder=build_cnn,
-    config=CNNConfig(
-        blocks=(((32, 3), (32, 3)), ((64, 3), (64, 3)), ((128, 3), (128, 3))),
-        block_dropout=(0.2, 0.3, 0.4),
-        padding="same",
-        activation="elu",
-        batch_norm="after_activation",
-        weight_decay=1e-4,
-    ),
-    family="cnn",
-    article="003",
-    description="Article 003's six 3x3 convs 32-32-64-64-128-128 with ELU then BatchNorm, L2 "
-    "1e-4, dropout 0.2/0.3/0.4 after the pools, Dense(10).",
-    num_params=309_290,
-    preprocessing=CIFAR10_ZSCORE,
-    default_recipe="article_003",
-    min_input_size=8,
+MODELS.append(
+    ModelSpec(
+        name="cnn_bn",
+        builder=build_cnn,
+        config=CNNConfig(
+            blocks=(
+                ((64, 3), (128, 3), (128, 3)),
+                ((256, 2), (256, 2), (256, 2)),
+                ((512, 2), (512, 2), (512, 2)),
+            ),
+            block_dropout=(0.25, 0.25, 0.25),
+            padding="same",
+            activation="relu",
+            batch_norm="before_activation",
+            dense=(1024,),
+            dense_batch_norm=True,
+            dense_dropout=0.5,
+        ),
+        family="cnn",
+        article="001",
+        description="Article 001's 'complex CNN': nine convs (64-128-128, 256x3 2x2, 512x3 "
+        "2x2) with BatchNorm, three pools with dropout 0.25, Dense(1024)+BN, dropout 0.5.",
+        num_params=11_916_810,
+        preprocessing=RESCALE_0_1,
+        default_recipe="article_001",
+        min_input_size=8,
+    )
+)
+
+MODELS.append(
+    ModelSpec(
+        name="elu_cnn",
+        builder=build_cnn,
+        config=CNNConfig(
+            blocks=(((32, 3), (32, 3)), ((64, 3), (64, 3)), ((128, 3), (128, 3))),
+            block_dropout=(0.2, 0.3, 0.4),
+            padding="same",
+            activation="elu",
+            batch_norm="after_activation",
+            weight_decay=1e-4,
+        ),
+        family="cnn",
+        article="003",
+        description="Article 003's six 3x3 convs 32-32-64-64-128-128 with ELU then BatchNorm, L2 "
+        "1e-4, dropout 0.2/0.3/0.4 after the pools, Dense(10).",
+        num_params=309_290,
+        preprocessing=CIFAR10_ZSCORE,
+        default_recipe="article_003",
+        min_input_size=8,
+    )
 )

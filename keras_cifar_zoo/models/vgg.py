@@ -11,8 +11,11 @@ from typing import Any
 
 from keras import layers, regularizers
 
-from keras_cifar_zoo.preprocessing import CAFFE_BGR, IMAGENET_MEAN_RGB, RESCALE_0_1
-from keras_cifar_zoo.registry import register_model
+from keras_cifar_zoo.models.spec import ModelSpec
+from keras_cifar_zoo.preprocessing import IMAGENET_MEAN_RGB, RESCALE_0_1
+
+MODELS: list[ModelSpec] = []
+"""Every variant of this family, in registration order."""
 
 # A conv is (filters, kernel_size); a block is a tuple of convs followed by a 2x2 max pool.
 Conv = tuple[int, int]
@@ -76,7 +79,14 @@ class VGGConfig:
     dropout: float = 0.5
 
 
-def build_vgg(x: Any, config: VGGConfig, *, num_classes: int, include_top: bool) -> Any:
+def build_vgg(
+    x: Any,
+    config: VGGConfig,
+    *,
+    num_classes: int,
+    include_top: bool,
+    classifier_activation: str | None = "softmax",
+) -> Any:
     """Builds a VGG on tensor ``x``; returns the output tensor."""
 
     def reg() -> Any:
@@ -116,7 +126,7 @@ def build_vgg(x: Any, config: VGGConfig, *, num_classes: int, include_top: bool)
     if config.head == "plain":
         x = dense(config.fc_units, "fc1", "relu")(x)
         x = dense(config.fc_units, "fc2", "relu")(x)
-        return dense(num_classes, "predictions", "softmax")(x)
+        return dense(num_classes, "predictions", classifier_activation)(x)
     if config.head == "bn_dropout":
         for fc in ("fc1", "fc2"):
             x = dense(config.fc_units, fc)(x)
@@ -125,10 +135,12 @@ def build_vgg(x: Any, config: VGGConfig, *, num_classes: int, include_top: bool)
             x = layers.Dropout(config.dropout, name=f"{fc}_dropout")(x)
         x = dense(num_classes, "predictions")(x)
         x = layers.BatchNormalization(name="predictions_bn", dtype="float32")(x)
-        return layers.Activation("softmax", name="softmax", dtype="float32")(x)
+        if classifier_activation is None:
+            return x
+        return layers.Activation(classifier_activation, name="softmax", dtype="float32")(x)
     if config.head == "dropout":
         x = layers.Dropout(config.dropout, name="head_dropout")(x)
-        return dense(num_classes, "predictions", "softmax")(x)
+        return dense(num_classes, "predictions", classifier_activation)(x)
     raise ValueError(f"Unknown VGG head {config.head!r}.")
 
 
@@ -145,26 +157,28 @@ def _article_002(cfg: str) -> VGGConfig:
 
 _HEAD_002 = "fc 4096-BN-ReLU-dropout 0.5 twice, Dense + BN + softmax; he_normal, L2 1e-4"
 
-register_model(
-    "vgg16_bn_plainhead",
-    builder=build_vgg,
-    config=VGGConfig(
-        blocks=CONFIGS["D"],
-        batch_norm=True,
-        pool_padding="same",
-        kernel_initializer="glorot_uniform",
-        weight_decay=None,
-        head="plain",
-    ),
-    family="vgg",
-    article="000",
-    description="VGG16 (config D) with BatchNorm after every conv; head fc 4096-4096 without BN "
-    "or dropout (article 000).",
-    num_params=33_655_114,
-    preprocessing=RESCALE_0_1,
-    default_recipe="article_000",
-    min_input_size=1,
-    imagenet_network="vgg16",
+MODELS.append(
+    ModelSpec(
+        name="vgg16_bn_plainhead",
+        builder=build_vgg,
+        config=VGGConfig(
+            blocks=CONFIGS["D"],
+            batch_norm=True,
+            pool_padding="same",
+            kernel_initializer="glorot_uniform",
+            weight_decay=None,
+            head="plain",
+        ),
+        family="vgg",
+        article="000",
+        description="VGG16 (config D) with BatchNorm after every conv; head fc 4096-4096 "
+        "without BN or dropout (article 000).",
+        num_params=33_655_114,
+        preprocessing=RESCALE_0_1,
+        default_recipe="article_000",
+        min_input_size=1,
+        imagenet_network="vgg16",
+    )
 )
 
 for _name, _cfg, _label, _params, _net in (
@@ -174,52 +188,60 @@ for _name, _cfg, _label, _params, _net in (
     ("vgg16_bn", "D", "VGG16 (config D)", 33_687_922, "vgg16"),
     ("vgg19_bn", "E", "VGG19 (config E)", 39_002_738, "vgg19"),
 ):
-    register_model(
-        _name,
-        builder=build_vgg,
-        config=_article_002(_cfg),
-        family="vgg",
-        article="002",
-        description=f"{_label} with BatchNorm; {_HEAD_002} (article 002, trained from scratch).",
-        num_params=_params,
-        preprocessing=IMAGENET_MEAN_RGB,
-        default_recipe="article_002",
-        min_input_size=32,
-        imagenet_network=_net,
+    MODELS.append(
+        ModelSpec(
+            name=_name,
+            builder=build_vgg,
+            config=_article_002(_cfg),
+            family="vgg",
+            article="002",
+            description=f"{_label} with BatchNorm; {_HEAD_002} "
+            "(article 002, trained from scratch).",
+            num_params=_params,
+            preprocessing=IMAGENET_MEAN_RGB,
+            default_recipe="article_002",
+            min_input_size=32,
+            imagenet_network=_net,
+        )
     )
 
-register_model(
-    "vgg19_bn_pretrain",
-    builder=build_vgg,
-    config=_article_002("E"),
-    family="vgg",
-    article="002",
-    description=f"VGG19 (config E) with BatchNorm; {_HEAD_002}; meant to start from ImageNet "
-    "weights (article 002's vgg19_pretrain), so it uses Caffe BGR preprocessing.",
-    num_params=39_002_738,
-    preprocessing=CAFFE_BGR,
-    default_recipe="article_002_pretrain",
-    min_input_size=32,
-    imagenet_network="vgg19",
+MODELS.append(
+    ModelSpec(
+        name="vgg19_bn_pretrain",
+        builder=build_vgg,
+        config=_article_002("E"),
+        family="vgg",
+        article="002",
+        description=f"VGG19 (config E) with BatchNorm; {_HEAD_002}; meant to start from ImageNet "
+        "weights (article 002's vgg19_pretrain); they expect BGR images, so loading them reverses "
+        "block1_conv1's input channels and the model takes RGB.",
+        num_params=39_002_738,
+        preprocessing=IMAGENET_MEAN_RGB,
+        default_recipe="article_002_pretrain",
+        min_input_size=32,
+        imagenet_network="vgg19",
+    )
 )
 
-register_model(
-    "vgg_lite",
-    builder=build_vgg,
-    config=VGGConfig(
-        blocks=CONFIGS["lite"],
-        batch_norm=False,
-        pool_padding="same",
-        kernel_initializer="he_normal",
-        weight_decay=None,
-        head="dropout",
-    ),
-    family="vgg",
-    article="004",
-    description="Three VGG blocks (64-128-256, two 3x3 convs each) without BN, dropout 0.5, "
-    "Dense(10); he_normal (article 004).",
-    num_params=1_186_378,
-    preprocessing=RESCALE_0_1,
-    default_recipe="article_004",
-    min_input_size=1,
+MODELS.append(
+    ModelSpec(
+        name="vgg_lite",
+        builder=build_vgg,
+        config=VGGConfig(
+            blocks=CONFIGS["lite"],
+            batch_norm=False,
+            pool_padding="same",
+            kernel_initializer="he_normal",
+            weight_decay=None,
+            head="dropout",
+        ),
+        family="vgg",
+        article="004",
+        description="Three VGG blocks (64-128-256, two 3x3 convs each) without BN, dropout 0.5, "
+        "Dense(10); he_normal (article 004).",
+        num_params=1_186_378,
+        preprocessing=RESCALE_0_1,
+        default_recipe="article_004",
+        min_input_size=1,
+    )
 )

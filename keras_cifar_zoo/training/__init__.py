@@ -1,7 +1,7 @@
 """Training, evaluation and prediction with each model's documented recipe."""
 
 from keras_cifar_zoo.training.evaluation import Predictions, evaluate, predict
-from keras_cifar_zoo.training.fit import fit_cifar10
+from keras_cifar_zoo.training.fit import fit, fit_cifar10
 from keras_cifar_zoo.training.recipes import (
     Augmentation,
     Recipe,
@@ -16,6 +16,7 @@ __all__ = [
     "Recipe",
     "Schedule",
     "evaluate",
+    "fit",
     "fit_cifar10",
     "get_recipe",
     "list_recipes",

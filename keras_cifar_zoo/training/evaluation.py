@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import keras
 import numpy as np
 
-from keras_cifar_zoo.data import CLASS_NAMES
+from keras_cifar_zoo.data import check_dataset, load_dataset, resolve_class_names
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, ModelOutputError
 from keras_cifar_zoo.preprocessing import Preprocessing
 from keras_cifar_zoo.training.fit import (
     check_allow_unit_range,
-    check_cifar10_classes,
     check_classifier,
+    check_dataset_classes,
     check_image_size,
     check_images,
     check_labels,
@@ -54,10 +55,8 @@ def _check_batch_size(batch_size: Any) -> None:
         )
 
 
-def _class_names(num_classes: int) -> tuple[str, ...]:
-    if num_classes == len(CLASS_NAMES):
-        return CLASS_NAMES
-    return tuple(str(i) for i in range(num_classes))
+def _class_names(model: keras.Model, class_names: Any, num_classes: int) -> tuple[str, ...]:
+    return resolve_class_names(class_names, num_classes, f"model {model.name!r}")
 
 
 def _probabilities(
@@ -87,20 +86,27 @@ def evaluate(
     preprocessing: Preprocessing | None = None,
     data_dir: str | os.PathLike | None = None,
     allow_unit_range: bool = False,
+    class_names: Sequence[str] | None = None,
+    dataset: str = "cifar10",
 ) -> dict[str, Any]:
-    """Measures a model on the CIFAR-10 test set (or given data).
+    """Measures a model on the CIFAR-10 or CIFAR-100 test set, or on given data.
 
     Args:
         model: A model taking raw images (with its ``preprocessing`` layer) or a zoo model
             built with ``include_preprocessing=False``.
-        data: ``(images, labels)``; default: the 10,000 CIFAR-10 test images.
+        data: ``(images, labels)``; default: the 10,000 test images of ``dataset``.
         batch_size: Inference batch size.
         preprocessing: For a model without a ``preprocessing`` layer that is not named
             after a zoo model.
-        data_dir: Where :func:`load_cifar10` looks first.
+        data_dir: Where :func:`load_cifar10` (or :func:`load_cifar100`) looks first.
         allow_unit_range: Accept float images whose values all lie in [0, 1] (refused by
             default: the model takes raw 0-255 pixels, so such images are almost always
             scaled by mistake).
+        dataset: ``"cifar10"`` or ``"cifar100"`` (fine labels): the test set used when
+            ``data`` is None.
+        class_names: One name per class, keys of ``per_class_accuracy``. Default: the names
+            of the dataset with the model's class count (CIFAR-10 for 10, CIFAR-100 fine for
+            100, CIFAR-100 coarse for 20), else the class indices ``"0"``, ``"1"``, ...
 
     Returns:
         ``accuracy`` and ``loss`` (mean categorical cross-entropy, probabilities clipped to
@@ -112,8 +118,8 @@ def evaluate(
         PixelRangeError: For float images all in [0, 1] without ``allow_unit_range=True``.
         ModelOutputError: If the model does not output (N, num_classes) class
             probabilities, or not 10 of them for the CIFAR-10 test set.
-        InvalidArgumentError: For images or labels of the wrong shape, type or range, or a
-            bad batch size.
+        InvalidArgumentError: For images or labels of the wrong shape, type or range, a
+            bad batch size, or ``class_names`` not one distinct name per model class.
         DatasetNotFoundError: If ``data`` is None and no CIFAR-10 copy is found.
 
     Example:
@@ -123,13 +129,14 @@ def evaluate(
     _check_model(model)
     _check_batch_size(batch_size)
     check_allow_unit_range(allow_unit_range)
+    dataset = check_dataset(dataset)
     num_classes = _num_classes(model)
+    if data is None and num_classes is not None:
+        check_dataset_classes(model, num_classes, "data", dataset)
+    if num_classes is not None:  # before the data is read: a wrong name list fails fast
+        names = _class_names(model, class_names, num_classes)
     if data is None:
-        if num_classes is not None:
-            check_cifar10_classes(model, num_classes, "data")
-        from keras_cifar_zoo.data import load_cifar10
-
-        _, data = load_cifar10(data_dir)
+        _, data = load_dataset(dataset, data_dir)
     if not isinstance(data, (tuple, list)) or len(data) != 2:
         raise InvalidTypeError(
             f"data must be a pair (images, labels). Received: type={type(data).__name__}"
@@ -142,13 +149,14 @@ def evaluate(
     if num_classes is None:
         num_classes = probs.shape[-1]
         labels = check_labels(data[1], len(images), num_classes, "data[1]")
+        names = _class_names(model, class_names, num_classes)
     predicted = probs.argmax(axis=-1)
     confusion = np.zeros((num_classes, num_classes), dtype=np.int64)
     np.add.at(confusion, (labels, predicted), 1)
     picked = np.clip(probs[np.arange(len(labels)), labels], _EPSILON, 1 - _EPSILON)
     per_class = {
         name: float(confusion[i, i] / row) if (row := confusion[i].sum()) else float("nan")
-        for i, name in enumerate(_class_names(num_classes))
+        for i, name in enumerate(names)
     }
     return {
         "accuracy": float((predicted == labels).mean()),
@@ -181,6 +189,7 @@ def predict(
     batch_size: int = 256,
     preprocessing: Preprocessing | None = None,
     allow_unit_range: bool = False,
+    class_names: Sequence[str] | None = None,
 ) -> Predictions:
     """Classifies raw RGB images.
 
@@ -193,6 +202,7 @@ def predict(
             a zoo model.
         allow_unit_range: Accept float images whose values all lie in [0, 1] (see
             :func:`evaluate`).
+        class_names: One name per class (see :func:`evaluate` for the default).
 
     Returns:
         :class:`Predictions` (always batched, N=1 for a single image).
@@ -202,7 +212,8 @@ def predict(
         ModelOutputError: If the model does not output (N, num_classes) class
             probabilities.
         InvalidArgumentError: For another shape, dtype, value range or image size (an
-            ``InvalidTypeError`` for something that is not an array).
+            ``InvalidTypeError`` for something that is not an array), or ``class_names`` not
+            one distinct name per model class.
 
     Example:
         >>> predict(model, x_test[:4]).class_names  # doctest: +SKIP
@@ -211,7 +222,9 @@ def predict(
     _check_model(model)
     _check_batch_size(batch_size)
     check_allow_unit_range(allow_unit_range)
-    _num_classes(model)
+    num_classes = _num_classes(model)
+    if num_classes is not None:
+        _class_names(model, class_names, num_classes)
     if isinstance(images, (list, tuple)):
         try:
             images = np.asarray(images)
@@ -242,7 +255,7 @@ def predict(
         )
     probs = _probabilities(model, array, preprocessing, batch_size)
     indices = probs.argmax(axis=-1)
-    names = _class_names(probs.shape[-1])
+    names = _class_names(model, class_names, probs.shape[-1])
     return Predictions(
         class_indices=indices,
         class_names=tuple(names[i] for i in indices),

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import hashlib
+import dataclasses
 import importlib.util
-import json
 import logging
 import math
 import os
@@ -19,8 +18,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_cifar_zoo.data import DATASETS, check_dataset, load_dataset
 from keras_cifar_zoo.errors import (
-    CheckpointWriteError,
     InvalidArgumentError,
     InvalidTypeError,
     ModelOutputError,
@@ -33,15 +32,13 @@ from keras_cifar_zoo.training.checkpoints import (
     BEST_FILE,
     EpochCheckpoint,
     atomic_write,
-    read_state,
-    remove_stale_temporaries,
-    restore_state,
     saved_epochs,
     write_error,
-    write_state,
 )
 from keras_cifar_zoo.training.recipes import Augmentation, Recipe, get_recipe
+from keras_cifar_zoo.training.run_state import RunStart, open_run
 from keras_cifar_zoo.training.schedules import RecipeSchedule
+from keras_cifar_zoo.weights.loading import CLASSIFIER_LAYERS
 
 logger = logging.getLogger(__name__)
 
@@ -51,9 +48,6 @@ TEST_SET_NOTE = (
 )
 DATA_PARALLEL = "data_parallel"
 VERBOSE_VALUES = ("auto", 0, 1, 2)
-CIFAR10_CLASSES = 10
-# Recipe fields a resume does not compare: names and prose, or overridden by fit's arguments.
-_RECIPE_FIELDS_NOT_COMPARED = ("name", "article", "description", "epochs", "batch_size")
 
 
 def augmentation_layers(augmentation: Augmentation, seed: int | None = None) -> list[keras.Layer]:
@@ -97,7 +91,8 @@ def resolve_preprocessing(
         return None
     if preprocessing is not None:
         return preprocessing
-    from keras_cifar_zoo.registry import list_models, model_info
+    from keras_cifar_zoo.registry import list_models
+    from keras_cifar_zoo.zoo import model_info
 
     if model.name in list_models():
         return model_info(model.name).preprocessing
@@ -194,12 +189,15 @@ def check_classifier(model: keras.Model, output_shape: Any) -> int:
     return shape[1]
 
 
-def check_cifar10_classes(model: keras.Model, num_classes: int, arg: str) -> None:
-    """Checks that a model used on CIFAR-10 itself has one output per CIFAR-10 class."""
-    if num_classes != CIFAR10_CLASSES:
+def check_dataset_classes(
+    model: keras.Model, num_classes: int, arg: str, dataset: str = "cifar10"
+) -> None:
+    """Checks that a model used on a dataset itself has one output per class of it."""
+    title, classes = DATASETS[dataset]
+    if num_classes != classes:
         raise ModelOutputError(
-            f"Model {model.name!r} outputs {num_classes} class probabilities but CIFAR-10 has "
-            f"{CIFAR10_CLASSES} classes. Build it with num_classes={CIFAR10_CLASSES}, or pass "
+            f"Model {model.name!r} outputs {num_classes} class probabilities but {title} has "
+            f"{classes} classes. Build it with num_classes={classes}, or pass "
             f"{arg}= with labels in [0, {num_classes}). Received: num_classes={num_classes}"
         )
 
@@ -469,16 +467,6 @@ def _trim_for_shards(
     return images, labels
 
 
-def _load_history(path: Path) -> dict[str, list[float]]:
-    if not path.is_file():
-        return {}
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    columns = [k for k in (rows[0] if rows else {}) if k != "epoch"]
-    # CSVLogger writes "NA" for a metric an epoch did not log
-    return {k: [float(r[k]) if r[k] not in ("", "NA") else math.nan for r in rows] for k in columns}
-
-
 def _truncate_csv(path: Path, epochs: int, arg: str) -> None:
     """Keeps the header and the rows of the first ``epochs`` epochs (a killed run may have
     logged an epoch it did not checkpoint)."""
@@ -526,9 +514,10 @@ def _resolve_recipe(recipe: Any, zoo_name: str) -> Recipe:
     )
 
 
-def fit_cifar10(
+def fit(
     model_or_name: keras.Model | str,
     *,
+    dataset: str = "cifar10",
     recipe: str | Recipe | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
@@ -546,7 +535,9 @@ def fit_cifar10(
     data_dir: str | os.PathLike | None = None,
     allow_unit_range: bool = False,
 ) -> keras.callbacks.History:
-    """Trains a model on CIFAR-10 with its documented preprocessing and recipe.
+    """Trains a model on CIFAR-10 or CIFAR-100 with its documented preprocessing and recipe.
+
+    ``fit_cifar10`` is the same function under its original name.
 
     Augmentation and preprocessing run inside the compiled training step as Keras layers, on
     any backend, so they never starve an accelerator; they are off at inference. Each epoch's
@@ -555,13 +546,18 @@ def fit_cifar10(
     uninterrupted run with the same seed ends with.
 
     Args:
-        model_or_name: A zoo model name (built here, with the recipe's initial weights) or a
-            ``keras.Model`` taking (N, 32, 32, 3) images and returning class probabilities.
+        model_or_name: A zoo model name (built here for the dataset's classes, with the
+            recipe's initial weights: a recipe starting from ``"cifar10"`` weights fine-tunes)
+            or a ``keras.Model`` taking (N, 32, 32, 3) images and returning class
+            probabilities.
+        dataset: ``"cifar10"`` or ``"cifar100"`` (fine labels): the data trained on when
+            ``data`` is left out, and the test set a recipe validating on it uses.
         recipe: A recipe name or :class:`Recipe`; default: the model's ``default_recipe``.
         epochs: Override the recipe's epochs (schedules keep their epoch boundaries).
         batch_size: Override the recipe's batch size.
         data: ``(x_train, y_train)``: raw uint8/float images and integer labels; default: the
-            50,000 CIFAR-10 training images from :func:`load_cifar10`.
+            50,000 training images of ``dataset`` (:func:`load_cifar10`,
+            :func:`load_cifar100`).
         validation_data: ``(x_val, y_val)`` to report on after each epoch; never used to stop or
             select unless the recipe asks for it (article 004, which uses the test set).
         callbacks: Extra Keras callbacks.
@@ -583,7 +579,7 @@ def fit_cifar10(
             (devices - 1) images that would leave an uneven last batch are left out.
         steps_per_execution: Training steps per compiled call (larger amortises host overhead
             on accelerators).
-        data_dir: Where :func:`load_cifar10` looks first.
+        data_dir: Where :func:`load_cifar10` (or :func:`load_cifar100`) looks first.
         allow_unit_range: Accept float images whose values all lie in [0, 1] (refused by
             default: models take raw 0-255 pixels, so such images are almost always scaled
             by mistake). Applies to ``data`` and ``validation_data``.
@@ -612,26 +608,103 @@ def fit_cifar10(
     Example:
         >>> history = fit_cifar10("resnet20_v1", epochs=1, checkpoint_dir="runs/r20")
     """
-    if isinstance(model_or_name, str):
-        from keras_cifar_zoo.registry import model_info
+    zoo_name = _zoo_name(model_or_name, distribution)
+    dataset = check_dataset(dataset)
+    recipe = _resolve_recipe(recipe, zoo_name)
+    epochs = recipe.epochs if epochs is None else epochs
+    batch_size = recipe.batch_size if batch_size is None else batch_size
+    _check_arguments(
+        epochs=epochs,
+        batch_size=batch_size,
+        steps_per_execution=steps_per_execution,
+        callbacks=callbacks,
+        seed=seed,
+        verbose=verbose,
+        checkpoint_dir=checkpoint_dir,
+        csv_log=csv_log,
+        tensorboard_dir=tensorboard_dir,
+        allow_unit_range=allow_unit_range,
+    )
+    if seed is not None:
+        keras.utils.set_random_seed(seed)
+    splits = _load_splits(recipe, data, validation_data, data_dir, allow_unit_range, dataset)
 
-        zoo_name = model_info(model_or_name).name  # an unknown name fails here, with suggestions
-    elif isinstance(model_or_name, keras.Model):
-        zoo_name = model_or_name.name
+    with distribution_scope(distribution) as resolved:
+        model = _zoo_model(model_or_name, recipe, DATASETS[dataset][1])
+        train_model, num_classes = _training_model(model, recipe, preprocessing, splits, seed)
+        x, y, val = _labelled_arrays(splits, num_classes, batch_size, _batch_shards(resolved))
+        steps_per_epoch = math.ceil(len(x) / batch_size)
+        _compile(train_model, recipe, steps_per_epoch, epochs, steps_per_execution)
+        run = open_run(
+            checkpoint_dir=checkpoint_dir,
+            csv_log=csv_log,
+            train_model=train_model,
+            model_name=model.name,
+            recipe=recipe,
+            epochs=epochs,
+            batch_size=batch_size,
+            x=x,
+            y=y,
+            seed=seed,
+        )
+        batches = _EpochBatches(
+            x, keras.utils.to_categorical(y, num_classes), batch_size, seed=run.rng_seed
+        )
+        guard = _DivergenceGuard()
+        selection = _selection_on_validation(recipe, val, run, model)
+        all_callbacks = _run_callbacks(
+            run, batches, callbacks, guard, selection, model, seed, tensorboard_dir
+        )
+        initial_epoch = _first_epoch(run, selection, epochs, model.name, checkpoint_dir)
+        history = train_model.fit(
+            _tf_batches(batches) if keras.backend.backend() == "tensorflow" else batches,
+            epochs=epochs,
+            initial_epoch=initial_epoch,
+            shuffle=False,  # the batches come in each epoch's own order
+            validation_data=val,
+            validation_batch_size=batch_size,
+            callbacks=all_callbacks,
+            verbose=verbose,
+        )
+    return _finish(history, run, recipe, model, guard, splits.selects_on_test_set)
+
+
+def _zoo_name(model_or_name: Any, distribution: Any) -> str:
+    """The name the default recipe is looked up by; a built model cannot be distributed, as
+    its variables already live on one device."""
+    if isinstance(model_or_name, str):
+        from keras_cifar_zoo.zoo import model_info
+
+        return model_info(model_or_name).name  # an unknown name fails here, with suggestions
+    if isinstance(model_or_name, keras.Model):
         if distribution is not None:
             raise InvalidArgumentError(
                 "distribution needs a model name, so that the model's variables are created "
                 "on every device. Pass the name instead of a built model. "
-                f"Received: model_or_name=<keras.Model {zoo_name!r}>"
+                f"Received: model_or_name=<keras.Model {model_or_name.name!r}>"
             )
-    else:
-        raise InvalidTypeError(
-            f"model_or_name must be a zoo model name or a keras.Model. "
-            f"Received: model_or_name={model_or_name!r}"
-        )
-    recipe = _resolve_recipe(recipe, zoo_name)
-    epochs = recipe.epochs if epochs is None else epochs
-    batch_size = recipe.batch_size if batch_size is None else batch_size
+        return model_or_name.name
+    raise InvalidTypeError(
+        f"model_or_name must be a zoo model name or a keras.Model. "
+        f"Received: model_or_name={model_or_name!r}"
+    )
+
+
+def _check_arguments(
+    *,
+    epochs: Any,
+    batch_size: Any,
+    steps_per_execution: Any,
+    callbacks: Any,
+    seed: Any,
+    verbose: Any,
+    checkpoint_dir: Any,
+    csv_log: Any,
+    tensorboard_dir: Any,
+    allow_unit_range: Any,
+) -> None:
+    """Checks the scalar arguments before any data is loaded or model built, so a typo fails
+    in a second rather than after minutes of setup."""
     for arg, value in (
         ("epochs", epochs),
         ("batch_size", batch_size),
@@ -668,246 +741,291 @@ def fit_cifar10(
     ):
         _check_path(value, arg)
     check_allow_unit_range(allow_unit_range)
-
     if tensorboard_dir is not None and importlib.util.find_spec("tensorboard") is None:
         raise InvalidArgumentError(
             "tensorboard_dir needs the tensorboard package: pip install tensorboard, or leave "
             f"tensorboard_dir out. Received: tensorboard_dir={str(tensorboard_dir)!r}"
         )
 
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    selects_on_test_set = recipe.validation_is_test_set and validation_data is None
-    trains_on_cifar10 = data is None
-    if data is None or selects_on_test_set:
-        from keras_cifar_zoo.data import load_cifar10
 
-        train_split, test_split = load_cifar10(data_dir)
+@dataclasses.dataclass(frozen=True)
+class _Splits:
+    """The checked training and validation images, with their labels as given: labels are
+    checked once the model's class count is known.
+
+    Attributes:
+        trains_on: The dataset whose own training set this is (the model needs its number
+            of classes), or None for data given by the caller.
+        tested_on: The dataset whose test set the recipe validates on, loaded here, or None.
+    """
+
+    x: np.ndarray
+    labels: Any
+    x_val: np.ndarray | None
+    val_labels: Any
+    trains_on: str | None
+    tested_on: str | None
+
+    @property
+    def selects_on_test_set(self) -> bool:
+        return self.tested_on is not None
+
+
+def _load_splits(
+    recipe: Recipe,
+    data: Any,
+    validation_data: Any,
+    data_dir: str | os.PathLike | None,
+    allow_unit_range: bool,
+    dataset: str,
+) -> _Splits:
+    """Loads the dataset where ``data`` is left out or the recipe validates on its test set,
+    and checks the images before any model is built."""
+    selects_on_test_set = recipe.validation_is_test_set and validation_data is None
+    own = dataset if data is None else None
+    if data is None or selects_on_test_set:
+        train_split, test_split = load_dataset(dataset, data_dir)
         data = train_split if data is None else data
         if selects_on_test_set:
             validation_data = test_split
     x = _check_pair(data, "data", allow_unit_range)
-    x_val = (
-        None
-        if validation_data is None
-        else _check_pair(validation_data, "validation_data", allow_unit_range)
+    if validation_data is None:
+        return _Splits(x, data[1], None, None, own, dataset if selects_on_test_set else None)
+    x_val = _check_pair(validation_data, "validation_data", allow_unit_range)
+    tested_on = dataset if selects_on_test_set else None
+    return _Splits(x, data[1], x_val, validation_data[1], own, tested_on)
+
+
+def _zoo_model(model_or_name: keras.Model | str, recipe: Recipe, num_classes: int) -> keras.Model:
+    """Builds a named model for ``num_classes`` with the recipe's initial weights (inside the
+    distribution scope, so its variables are created on every device), its base frozen when
+    the recipe says so; a given model is used as it is."""
+    if isinstance(model_or_name, str):
+        from keras_cifar_zoo.zoo import load_model
+
+        model = load_model(model_or_name, weights=recipe.initial_weights, num_classes=num_classes)
+        if recipe.freeze_base:
+            for layer in model.layers:
+                layer.trainable = layer.name in CLASSIFIER_LAYERS
+        return model
+    if recipe.freeze_base:
+        logger.warning(
+            "Recipe %s freezes the base of the zoo model it builds; the given model is "
+            "trained as it is (set layer.trainable yourself).",
+            recipe.name,
+        )
+    if recipe.initial_weights:
+        logger.warning(
+            "Recipe %s starts from %s weights; the given model is used as it is.",
+            recipe.name,
+            recipe.initial_weights,
+        )
+    return model_or_name
+
+
+def _training_model(
+    model: keras.Model,
+    recipe: Recipe,
+    preprocessing: Preprocessing | None,
+    splits: _Splits,
+    seed: int | None,
+) -> tuple[keras.Model, int]:
+    """Wraps ``model`` with the recipe's augmentation and any preprocessing it lacks, so both
+    run inside the compiled step and the saved model stays the user's; returns the wrapper
+    and the model's class count."""
+    extra = resolve_preprocessing(model, preprocessing)
+    check_image_size(model, splits.x, "data")
+    if splits.x_val is not None:
+        check_image_size(model, splits.x_val, "validation_data")
+    inputs = keras.Input(shape=splits.x.shape[1:], name="images")
+    h = inputs
+    for layer in augmentation_layers(recipe.augmentation, seed):
+        h = layer(h)
+    if extra is not None:
+        h = extra.layer()(h)
+    train_model = keras.Model(inputs, model(h), name=f"{model.name}_training")
+    num_classes = check_classifier(model, train_model.output_shape)
+    if splits.trains_on is not None:
+        check_dataset_classes(model, num_classes, "data", splits.trains_on)
+    if splits.tested_on is not None:
+        check_dataset_classes(model, num_classes, "validation_data", splits.tested_on)
+    return train_model, num_classes
+
+
+def _labelled_arrays(
+    splits: _Splits, num_classes: int, batch_size: int, shards: int
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
+    """The training images and integer labels, and the validation pair with one-hot labels,
+    trimmed so that every batch splits evenly over ``shards`` devices."""
+    x = splits.x
+    y = check_labels(splits.labels, len(x), num_classes, "data[1]")
+    val = None
+    if splits.x_val is not None:
+        val = (
+            splits.x_val,
+            check_labels(splits.val_labels, len(splits.x_val), num_classes, "validation_data[1]"),
+        )
+    if shards > 1:
+        if batch_size % shards:
+            raise InvalidArgumentError(
+                f"batch_size must be a multiple of the {shards} devices each batch is split "
+                f"over. Received: batch_size={batch_size}"
+            )
+        x, y = _trim_for_shards((x, y), batch_size, shards, "data")
+        if val is not None:
+            val = _trim_for_shards(val, batch_size, shards, "validation_data")
+    if val is not None:
+        val = (val[0], keras.utils.to_categorical(val[1], num_classes))
+    return x, y, val
+
+
+def _compile(
+    train_model: keras.Model,
+    recipe: Recipe,
+    steps_per_epoch: int,
+    epochs: int,
+    steps_per_execution: int,
+) -> None:
+    """Compiles with the recipe's optimizer, its schedule stepped per batch (so its epoch
+    boundaries hold whatever ``epochs`` is) and its label smoothing."""
+    optimizer = getattr(keras.optimizers, recipe.optimizer)(
+        learning_rate=RecipeSchedule.from_recipe(
+            recipe.schedule, steps_per_epoch=steps_per_epoch, epochs=epochs
+        ),
+        **recipe.optimizer_config,
+    )
+    train_model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
     )
 
-    csv_log_given = csv_log is not None
-    with distribution_scope(distribution) as resolved:
-        if isinstance(model_or_name, str):
-            from keras_cifar_zoo.registry import load_model
 
-            model = load_model(model_or_name, weights=recipe.initial_weights)
-        else:
-            model = model_or_name
-            if recipe.initial_weights:
-                logger.warning(
-                    "Recipe %s starts from %s weights; the given model is used as it is.",
-                    recipe.name,
-                    recipe.initial_weights,
-                )
-        extra = resolve_preprocessing(model, preprocessing)
-        check_image_size(model, x, "data")
-        if x_val is not None:
-            check_image_size(model, x_val, "validation_data")
+def _selection_on_validation(
+    recipe: Recipe,
+    val: tuple[np.ndarray, np.ndarray] | None,
+    run: RunStart,
+    model: keras.Model,
+) -> _SelectOnValidation | None:
+    """Early stopping and best-model saving for a recipe that asks for them (None
+    otherwise), primed with the completed epochs' accuracies so a resume keeps its count."""
+    if recipe.early_stopping_patience is None or val is None:
+        return None
+    return _SelectOnValidation(
+        recipe.early_stopping_patience,
+        run.previous.get("val_accuracy", []),
+        None if run.directory is None else run.directory / BEST_FILE,
+        model,
+    )
 
-        inputs = keras.Input(shape=x.shape[1:], name="images")
-        h = inputs
-        for layer in augmentation_layers(recipe.augmentation, seed):
-            h = layer(h)
-        if extra is not None:
-            h = extra.layer()(h)
-        train_model = keras.Model(inputs, model(h), name=f"{model.name}_training")
-        num_classes = check_classifier(model, train_model.output_shape)
-        if trains_on_cifar10:
-            check_cifar10_classes(model, num_classes, "data")
-        if selects_on_test_set:
-            check_cifar10_classes(model, num_classes, "validation_data")
-        y = check_labels(data[1], len(x), num_classes, "data[1]")
-        val = None
-        if x_val is not None:
-            val = (
-                x_val,
-                check_labels(validation_data[1], len(x_val), num_classes, "validation_data[1]"),
-            )
-        shards = _batch_shards(resolved)
-        if shards > 1:
-            if batch_size % shards:
-                raise InvalidArgumentError(
-                    f"batch_size must be a multiple of the {shards} devices each batch is split "
-                    f"over. Received: batch_size={batch_size}"
-                )
-            x, y = _trim_for_shards((x, y), batch_size, shards, "data")
-            if val is not None:
-                val = _trim_for_shards(val, batch_size, shards, "validation_data")
-        if val is not None:
-            val = (val[0], keras.utils.to_categorical(val[1], num_classes))
 
-        steps_per_epoch = math.ceil(len(x) / batch_size)
-        optimizer = getattr(keras.optimizers, recipe.optimizer)(
-            learning_rate=RecipeSchedule.from_recipe(
-                recipe.schedule, steps_per_epoch=steps_per_epoch, epochs=epochs
-            ),
-            **recipe.optimizer_config,
+def _run_callbacks(
+    run: RunStart,
+    batches: _EpochBatches,
+    user_callbacks: Sequence[keras.callbacks.Callback],
+    guard: _DivergenceGuard,
+    selection: _SelectOnValidation | None,
+    model: keras.Model,
+    seed: int | None,
+    tensorboard_dir: str | os.PathLike | None,
+) -> list[keras.callbacks.Callback]:
+    """Every callback of the run, in the order that matters: randomness first, so every
+    later callback sees the epoch's seeds; the divergence guard after the user's callbacks
+    and the log, right before anything is saved.
+
+    A resumed run's CSV log loses the rows of epochs logged but never checkpointed.
+    """
+    all_callbacks: list[keras.callbacks.Callback] = [
+        _EpochRandomness(run.rng_seed, batches, reseed_globals=seed is not None),
+        *user_callbacks,
+    ]
+    if run.csv_log is not None:
+        if run.initial_epoch:
+            _truncate_csv(run.csv_log, run.initial_epoch, run.csv_log_arg)
+        all_callbacks.append(_CSVLog(run.csv_log, run.initial_epoch > 0, run.csv_log_arg))
+    all_callbacks.append(guard)
+    if selection is not None:
+        all_callbacks.append(selection)
+    if run.directory is not None:
+        all_callbacks.append(EpochCheckpoint(run.directory, model, run.run_info, run.previous))
+    if tensorboard_dir is not None:
+        all_callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
+    return all_callbacks
+
+
+def _first_epoch(
+    run: RunStart,
+    selection: _SelectOnValidation | None,
+    epochs: int,
+    model_name: str,
+    checkpoint_dir: str | os.PathLike | None,
+) -> int:
+    """The epoch ``fit`` starts at: ``epochs`` for a run that already ended (it is returned
+    without training), else the first epoch not completed."""
+    exhausted = selection is not None and selection.exhausted
+    if run.finished or (run.initial_epoch > 0 and exhausted):
+        logger.info("%s holds a finished run; returning it without training", checkpoint_dir)
+        return epochs
+    if run.initial_epoch:
+        logger.info(
+            "Resuming %s from %s after epoch %d of %d",
+            model_name,
+            checkpoint_dir,
+            run.initial_epoch,
+            epochs,
         )
-        train_model.compile(
-            optimizer=optimizer,
-            loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
-            metrics=["accuracy"],
-            steps_per_execution=steps_per_execution,
-        )
+    return run.initial_epoch
 
-        initial_epoch = 0
-        finished = False
-        previous: dict[str, list[float]] = {}
-        # Every epoch's randomness derives from rng_seed; an unseeded run draws one and keeps
-        # it in its state, so that its resume is exact too.
-        rng_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
-        directory = None if checkpoint_dir is None else Path(checkpoint_dir)
-        if directory is not None:
-            try:
-                directory.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise CheckpointWriteError(
-                    f"Could not create the folder {directory} ({exc.strerror or exc}). Pass "
-                    "another checkpoint_dir, or make its parent a writable folder. "
-                    f"Received: checkpoint_dir={str(directory)!r}"
-                ) from exc
-            remove_stale_temporaries(directory)
-            csv_log = directory / "history.csv" if csv_log is None else csv_log
-            settings = {
-                "model": model.name,
-                "recipe": recipe.name,
-                "recipe_settings": _recipe_settings(recipe),
-                "epochs": epochs,
-                "batch_size": batch_size,
-                "train_images": len(x),
-                "data_sha1": _fingerprint(x, y),
-                "seed": seed,
-            }
-            state = read_state(directory)
-            if state is not None and not state["completed_epochs"]:
-                state = None  # no epoch completed: nothing to resume, a new run takes over
-            if state is not None:
-                there, here = _differences(state, settings)
-                if there:
-                    raise InvalidArgumentError(
-                        f"{directory} holds a run with other settings ({', '.join(there)}); "
-                        "resume it with the same settings or pass another checkpoint_dir. "
-                        f"Received: {', '.join(here)}"
-                    )
-                if isinstance(state.get("rng_seed"), int):
-                    rng_seed = state["rng_seed"]
-            run_info = {**settings, "rng_seed": rng_seed}
-            if state is None:
-                # Claims the folder before any weights are written: weights without a
-                # state.json then always mean a damaged checkpoint.
-                write_state(
-                    directory,
-                    {
-                        **run_info,
-                        "completed_epochs": 0,
-                        "state_weights": None,
-                        "finished": False,
-                        "history": {},
-                    },
-                )
-            else:
-                initial_epoch = restore_state(train_model, directory, state)
-                finished = bool(state.get("finished"))
-                previous = state.get("history") or (
-                    _load_history(Path(csv_log)) if csv_log is not None else {}
-                )
-                previous = {
-                    k: list(v[:initial_epoch]) + [math.nan] * (initial_epoch - len(v))
-                    for k, v in previous.items()
-                }
 
-        batches = _EpochBatches(
-            x, keras.utils.to_categorical(y, num_classes), batch_size, seed=rng_seed
-        )
-        tensorflow = keras.backend.backend() == "tensorflow"
-        train_data = _tf_batches(batches) if tensorflow else batches
-        guard = _DivergenceGuard()
-        # Randomness first, so every later callback sees the epoch's seeds; the divergence
-        # guard after the user's callbacks and the log, right before anything is saved.
-        all_callbacks: list[keras.callbacks.Callback] = [
-            _EpochRandomness(rng_seed, batches, reseed_globals=seed is not None),
-            *callbacks,
-        ]
-        if csv_log is not None:
-            log_arg = "csv_log" if csv_log_given else "checkpoint_dir"
-            if initial_epoch:
-                _truncate_csv(Path(csv_log), initial_epoch, log_arg)
-            all_callbacks.append(_CSVLog(Path(csv_log), initial_epoch > 0, log_arg))
-        all_callbacks.append(guard)
-        if recipe.early_stopping_patience is not None and val is not None:
-            selection = _SelectOnValidation(
-                recipe.early_stopping_patience,
-                previous.get("val_accuracy", []),
-                None if directory is None else directory / BEST_FILE,
-                model,
-            )
-            finished = finished or (initial_epoch > 0 and selection.exhausted)
-            all_callbacks.append(selection)
-        if directory is not None:
-            all_callbacks.append(EpochCheckpoint(directory, model, run_info, previous))
-        if tensorboard_dir is not None:
-            all_callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
-        if finished:
-            logger.info("%s holds a finished run; returning it without training", checkpoint_dir)
-            initial_epoch = epochs
-        elif initial_epoch:
-            logger.info(
-                "Resuming %s from %s after epoch %d of %d",
-                model.name,
-                checkpoint_dir,
-                initial_epoch,
-                epochs,
-            )
-
-        history = train_model.fit(
-            train_data,
-            epochs=epochs,
-            initial_epoch=initial_epoch,
-            shuffle=False,  # the batches come in each epoch's own order
-            validation_data=val,
-            validation_batch_size=batch_size,
-            callbacks=all_callbacks,
-            verbose=verbose,
-        )
-    if previous:
-        done = len(next(iter(previous.values())))
-        history.history = _merge_history(previous, history.history, done)
+def _finish(
+    history: keras.callbacks.History,
+    run: RunStart,
+    recipe: Recipe,
+    model: keras.Model,
+    guard: _DivergenceGuard,
+    selects_on_test_set: bool,
+) -> keras.callbacks.History:
+    """Returns the history of the whole run, earlier epochs of a resume included, about the
+    zoo model rather than the training wrapper; raises if the run diverged."""
+    if run.previous:
+        done = len(next(iter(run.previous.values())))
+        history.history = _merge_history(run.previous, history.history, done)
         history.epoch = list(range(max((len(v) for v in history.history.values()), default=0)))
     history.params["recipe"] = recipe.name
     if selects_on_test_set:
         history.params["model_selection"] = TEST_SET_NOTE.format(recipe=recipe.name)
-    history.set_model(model)  # the zoo model, not the training wrapper
+    history.set_model(model)
     if guard.bad_epoch is not None:
-        what = "the loss was" if guard.bad_loss else "the weights were"
-        fix = "Lower the learning rate or batch size, or check the data"
-        if directory is None:
-            kept = f"{fix}; nothing was saved (pass checkpoint_dir= to keep each good epoch)"
-        elif good := saved_epochs(directory):
-            kept = (
-                f"{fix}, and train again in another checkpoint_dir; the last good epoch "
-                f"({good}) is kept in checkpoint_dir {directory} (its model.keras, and the "
-                "state a rerun resumes from)"
-            )
-        else:
-            kept = (
-                f"{fix}, and train again; nothing was saved in {directory}: no epoch ended "
-                "with finite weights"
-            )
-        error = TrainingDivergedError(
-            f"Training {model.name} diverged: {what} not finite in epoch {guard.bad_epoch}. "
-            f"{kept}. Received: recipe={recipe.name!r}"
-        )
+        error = _diverged_error(guard, run.directory, model, recipe)
         error.history = history
         raise error
     return history
+
+
+def _diverged_error(
+    guard: _DivergenceGuard, directory: Path | None, model: keras.Model, recipe: Recipe
+) -> TrainingDivergedError:
+    """The error for a diverged run, saying what a rerun can start from."""
+    what = "the loss was" if guard.bad_loss else "the weights were"
+    fix = "Lower the learning rate or batch size, or check the data"
+    if directory is None:
+        kept = f"{fix}; nothing was saved (pass checkpoint_dir= to keep each good epoch)"
+    elif good := saved_epochs(directory):
+        kept = (
+            f"{fix}, and train again in another checkpoint_dir; the last good epoch "
+            f"({good}) is kept in checkpoint_dir {directory} (its model.keras, and the "
+            "state a rerun resumes from)"
+        )
+    else:
+        kept = (
+            f"{fix}, and train again; nothing was saved in {directory}: no epoch ended "
+            "with finite weights"
+        )
+    return TrainingDivergedError(
+        f"Training {model.name} diverged: {what} not finite in epoch {guard.bad_epoch}. "
+        f"{kept}. Received: recipe={recipe.name!r}"
+    )
 
 
 def _check_pair(split: Any, arg: str, allow_unit_range: bool) -> np.ndarray:
@@ -920,46 +1038,11 @@ def _check_pair(split: Any, arg: str, allow_unit_range: bool) -> np.ndarray:
 
 
 def _check_path(value: Any, arg: str) -> None:
+    """Checks that a path argument is a str or os.PathLike, or None."""
     if value is not None and not isinstance(value, (str, os.PathLike)):
         raise InvalidTypeError(
             f"{arg} must be a path (str or os.PathLike) or None. Received: {arg}={value!r}"
         )
-
-
-def _fingerprint(images: np.ndarray, labels: np.ndarray) -> str:
-    """A sha1 of the training images and labels (about 0.1 s for CIFAR-10's 150 MB)."""
-    digest = hashlib.sha1(usedforsecurity=False)
-    for array in (images, labels):
-        array = np.ascontiguousarray(array)
-        digest.update(f"{array.dtype.str}{array.shape}".encode())
-        digest.update(array.reshape(-1).view(np.uint8))
-    return digest.hexdigest()
-
-
-def _recipe_settings(recipe: Recipe) -> dict[str, Any]:
-    """The recipe's training settings as JSON values (names, prose and the epochs and batch
-    size that fit's arguments override left out)."""
-    config = json.loads(json.dumps(recipe.to_config()))
-    return {k: v for k, v in config.items() if k not in _RECIPE_FIELDS_NOT_COMPARED}
-
-
-def _differences(saved: dict[str, Any], settings: dict[str, Any]) -> tuple[list[str], list[str]]:
-    """``key=value`` descriptions of the settings that differ, saved and new; keys an older
-    state file lacks are not compared."""
-    there, here = [], []
-    for key, value in settings.items():
-        if key not in saved or saved[key] == value:
-            continue
-        if key == "recipe_settings" and isinstance(saved[key], dict):
-            old = saved[key]
-            for field in sorted(set(old) | set(value)):
-                if old.get(field) != value.get(field):
-                    there.append(f"recipe.{field}={old.get(field)!r}")
-                    here.append(f"recipe.{field}={value.get(field)!r}")
-        else:
-            there.append(f"{key}={saved[key]!r}")
-            here.append(f"{key}={value!r}")
-    return there, here
 
 
 def input_size(model: keras.Model) -> tuple[int | None, int | None]:
@@ -981,3 +1064,7 @@ def check_image_size(model: keras.Model, images: np.ndarray, arg: str) -> None:
             f"{expected[0]}x{expected[1]}; resize the images or build the model with "
             f"input_shape=. Received: {arg}[0].shape={images.shape}"
         )
+
+
+fit_cifar10 = fit
+"""The original name of :func:`fit`, training on CIFAR-10 unless told ``dataset=``."""

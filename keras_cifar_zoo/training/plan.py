@@ -31,6 +31,7 @@ from typing import Any
 
 import keras
 
+from keras_cifar_zoo.data import DATASETS
 from keras_cifar_zoo.errors import PlanError, TrainingDivergedError
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,17 @@ FAILED_FILE = "failed.json"
 CHECKPOINT_DIR = "checkpoint"
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 STATES = ("done", "partial", "pending", "failed")
-_FIELDS = ("id", "model", "recipe", "seed", "epochs", "batch_size", "precision", "train_images")
+_FIELDS = (
+    "id",
+    "model",
+    "recipe",
+    "seed",
+    "dataset",
+    "epochs",
+    "batch_size",
+    "precision",
+    "train_images",
+)
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -56,16 +67,19 @@ class Job:
         model: A registry model name.
         recipe: A recipe name (``list_recipes()``).
         seed: Random seed of the run.
+        dataset: ``"cifar10"`` or ``"cifar100"``: what the job trains and is measured on.
         epochs: Override of the recipe's epochs (the schedule follows).
         batch_size: Override of the recipe's batch size.
         precision: Keras dtype policy: ``"float32"``, ``"mixed_bfloat16"``, ``"mixed_float16"``.
         train_images: Train on the first N training images only (smoke runs).
-        id: Folder name of the job; default ``<model>-<recipe>-s<seed>`` plus any overrides.
+        id: Folder name of the job; default ``<model>-<recipe>-s<seed>`` plus the dataset
+            when not CIFAR-10 and any overrides.
     """
 
     model: str
     recipe: str
     seed: int = 0
+    dataset: str = "cifar10"
     epochs: int | None = None
     batch_size: int | None = None
     precision: str = "float32"
@@ -75,6 +89,8 @@ class Job:
     def __post_init__(self) -> None:
         if not self.id:
             parts = [self.model, self.recipe, f"s{self.seed}"]
+            if self.dataset != "cifar10":
+                parts.insert(1, self.dataset)
             for key, short in (("epochs", "e"), ("batch_size", "b"), ("train_images", "n")):
                 value = getattr(self, key)
                 if value is not None:
@@ -85,7 +101,10 @@ class Job:
 
     def to_dict(self) -> dict[str, Any]:
         """The job as written in a plan file (unset options left out)."""
-        return {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        record = {k: v for k, v in dataclasses.asdict(self).items() if v is not None}
+        if record["dataset"] == "cifar10":  # plan files written before datasets stay the same
+            del record["dataset"]
+        return record
 
 
 def parse_plan(data: Any) -> tuple[Job, ...]:
@@ -129,6 +148,10 @@ def parse_plan(data: Any) -> tuple[Job, ...]:
             value = item.get(key)
             if value is not None and (not _is_int(value) or value < 1):
                 problems.append(f"{where}: {key} must be a positive int, got {value!r}")
+        if item.get("dataset", "cifar10") not in DATASETS:
+            problems.append(
+                f"{where}: dataset must be one of {list(DATASETS)}, got {item.get('dataset')!r}"
+            )
         precision = item.get("precision", "float32")
         if precision not in PRECISIONS:
             problems.append(f"{where}: precision must be one of {PRECISIONS}, got {precision!r}")
@@ -316,9 +339,10 @@ def run_plan(
         out: Folder of the plan's outputs (``out/<job id>/``, ``out/summary.json``).
         time_budget: Seconds this call may train; None: no limit. A job stops cleanly before
             an epoch that would not fit (its measured epoch time) and resumes on the next call.
-        data: ``((x_train, y_train), (x_test, y_test))``; default: :func:`load_cifar10` from
-            ``data_dir`` (the lossless copy is the one every published number uses).
-        data_dir: Where :func:`load_cifar10` looks first.
+        data: ``((x_train, y_train), (x_test, y_test))`` for every job; default: each job's
+            dataset (:func:`load_cifar10`, :func:`load_cifar100`) from ``data_dir`` (the
+            lossless copies are the ones every published number uses).
+        data_dir: Where the datasets are looked for first.
         verbose: Keras ``fit`` verbosity.
 
     Returns:
@@ -339,26 +363,16 @@ def run_plan(
         )
     deadline = math.inf if time_budget is None else time.monotonic() + float(time_budget)
 
-    from keras_cifar_zoo.data import describe_copy, load_cifar10
-
-    if data is None:
-        train, test = load_cifar10(data_dir)
-        folder = data_dir or os.environ.get("KERAS_CIFAR_ZOO_DATA")
-        labels = (
-            (describe_copy(folder, "train"), describe_copy(folder))
-            if folder
-            else ("CIFAR-10 training set", "CIFAR-10 test set")
-        )
-    else:
-        train, test = data
-        labels = ("the training arrays given to run_plan", "the test arrays given to run_plan")
-
+    loaded: dict[str, tuple[Any, Any, tuple[str, str]]] = {}
     for job in jobs:
         status = _status(job, out / job.id)
         if status.state in ("done", "failed"):
             continue
         if time.monotonic() >= deadline:
             break
+        if job.dataset not in loaded:
+            loaded[job.dataset] = _data(job.dataset, data, data_dir)
+        train, test, labels = loaded[job.dataset]
         estimate = _epoch_estimate(job, jobs, out)
         try:
             _run_job(job, out / job.id, deadline, estimate, train, test, labels, verbose)
@@ -368,6 +382,29 @@ def run_plan(
             _write_json(out / job.id / FAILED_FILE, {"error": str(exc)})
         write_summary(jobs, out)
     return write_summary(jobs, out)
+
+
+def _data(
+    dataset: str, data: Any, data_dir: str | os.PathLike | None
+) -> tuple[Any, Any, tuple[str, str]]:
+    """(train, test, (training data label, test data label)) of a dataset, or of ``data``."""
+    from keras_cifar_zoo.data import describe_copy, load_dataset
+
+    if data is not None:
+        train, test = data
+        return train, test, ("the training arrays given to run_plan", "the test arrays given")
+    train, test = load_dataset(dataset, data_dir)
+    folder = data_dir or os.environ.get("KERAS_CIFAR_ZOO_DATA")
+    title = DATASETS[dataset][0]
+    labels = (
+        (
+            describe_copy(folder, "train", dataset=dataset),
+            describe_copy(folder, dataset=dataset),
+        )
+        if folder
+        else (f"{title} training set", f"{title} test set")
+    )
+    return train, test, labels
 
 
 def _epoch_estimate(job: Job, jobs: Sequence[Job], out: Path) -> float | None:
@@ -380,6 +417,7 @@ def _epoch_estimate(job: Job, jobs: Sequence[Job], out: Path) -> float | None:
 
         return (
             j.model,
+            j.dataset,
             j.batch_size or get_recipe(j.recipe).batch_size,
             j.precision,
             j.train_images,
@@ -402,7 +440,7 @@ def _run_job(
     labels: tuple[str, str],
     verbose: int | str,
 ) -> None:
-    from keras_cifar_zoo.training.fit import fit_cifar10
+    from keras_cifar_zoo.training.fit import fit
 
     folder.mkdir(parents=True, exist_ok=True)
     timing = _read_json(folder / TIMING_FILE) or {"wall_time_s": 0.0, "calls": 0}
@@ -416,8 +454,9 @@ def _run_job(
     start = time.monotonic()
     out_of_time = False
     try:
-        history = fit_cifar10(
+        history = fit(
             job.model,
+            dataset=job.dataset,
             recipe=job.recipe,
             epochs=job.epochs,
             batch_size=job.batch_size,
@@ -455,9 +494,9 @@ def _finish(
     from keras_cifar_zoo.registry import build_model
     from keras_cifar_zoo.training.evaluation import evaluate
     from keras_cifar_zoo.training.recipes import get_recipe
-    from keras_cifar_zoo.weights import preprocessing_for
+    from keras_cifar_zoo.weights import resolve_weights
     from keras_cifar_zoo.weights.loading import load_checkpoint
-    from keras_cifar_zoo.weights.publish import cast_weights_file
+    from keras_cifar_zoo.weights.storage import cast_weights_file
 
     trained = history.model
     full = folder / "model.float32.weights.h5"
@@ -465,8 +504,11 @@ def _finish(
     cast_weights_file(full, folder / WEIGHTS_FILE, "float16")
     full.unlink()
     recipe = get_recipe(job.recipe)
+    source = resolve_weights(job.model, recipe.initial_weights)
     model = build_model(
-        job.model, preprocessing=preprocessing_for(job.model, recipe.initial_weights)
+        job.model,
+        num_classes=DATASETS[job.dataset][1],
+        preprocessing=source and source.preprocessing,
     )
     load_checkpoint(model, folder / WEIGHTS_FILE)
     result = evaluate(model, data=test)
@@ -474,6 +516,7 @@ def _finish(
         "model": job.model,
         "recipe": job.recipe,
         "seed": job.seed,
+        "dataset": job.dataset,
         "epochs": len(history.history.get("loss", [])),
         "batch_size": job.batch_size or recipe.batch_size,
         "train_images": train_images,

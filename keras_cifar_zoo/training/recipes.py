@@ -13,6 +13,7 @@ from typing import Any
 
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, UnknownRecipeError
 from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE
+from keras_cifar_zoo.registry import get_info, list_models
 from keras_cifar_zoo.training.augment import FILL_MODES
 
 _SCHEDULE_KINDS = ("piecewise", "onecycle")
@@ -136,7 +137,11 @@ class Recipe:
         batch_size: Batch size.
         augmentation: Training-time augmentation.
         label_smoothing: Label smoothing of the categorical cross-entropy.
-        initial_weights: ``None`` (random) or ``"imagenet"``.
+        initial_weights: ``None`` (random), ``"imagenet"``, or ``"cifar10"`` (the model's
+            published CIFAR-10 checkpoint: fine-tuning; a classifier of another size than
+            the dataset's starts fresh).
+        freeze_base: Train only the classifier (``predictions`` and ``predictions_bn``):
+            the pretrained base is a fixed feature extractor.
         early_stopping_patience: If set, stop when validation accuracy has not improved for
             this many epochs and keep a best-on-validation checkpoint (article 004 only;
             its validation set is the test set).
@@ -155,6 +160,7 @@ class Recipe:
     augmentation: Augmentation = Augmentation()
     label_smoothing: float = 0.0
     initial_weights: str | None = None
+    freeze_base: bool = False
     early_stopping_patience: int | None = None
     validation_is_test_set: bool = False
 
@@ -194,6 +200,23 @@ _IMPROVED_SGD = Recipe(
     batch_size=256,
     augmentation=_FLIP_SHIFT_ZERO,
     label_smoothing=0.1,
+)
+
+_FINETUNE = Recipe(
+    name="finetune_sgd",
+    article="zoo",
+    description="Fine-tuning from the model's published CIFAR-10 checkpoint (for another "
+    "dataset such as CIFAR-100: the classifier starts fresh, everything else is loaded): "
+    "improved_sgd_crops with its peak rate halved (one-cycle 0.005 -> 0.05 -> 0) and batch "
+    "128, 15 epochs. A fixed schedule: the final epoch is reported.",
+    optimizer="SGD",
+    optimizer_config={"momentum": 0.9, "nesterov": True},
+    schedule=Schedule("onecycle", (0.005, 0.05, 0.0), warmup_fraction=0.15),
+    epochs=15,
+    batch_size=128,
+    augmentation=dataclasses.replace(_FLIP_SHIFT_ZERO, integer_shift=True),
+    label_smoothing=0.1,
+    initial_weights="cifar10",
 )
 
 _RECIPES = [
@@ -297,6 +320,16 @@ _RECIPES = [
         ),
         label_smoothing=0.2,
     ),
+    _FINETUNE,
+    dataclasses.replace(
+        _FINETUNE,
+        name="finetune_head",
+        description="Feature extraction: the model's published CIFAR-10 checkpoint with its "
+        "base frozen (BatchNorm statistics included) and only a new classifier trained; "
+        "otherwise finetune_sgd. Cheaper per epoch than fine-tuning everything, and weaker "
+        "when the new dataset differs from CIFAR-10.",
+        freeze_base=True,
+    ),
 ]
 
 RECIPES: dict[str, Recipe] = {r.name: r for r in _RECIPES}
@@ -325,10 +358,8 @@ def get_recipe(name: str) -> Recipe:
         raise InvalidTypeError(f"Recipe name must be a string. Received: name={name!r}")
     if name in RECIPES:
         return RECIPES[name]
-    from keras_cifar_zoo.registry import list_models, model_info
-
     if name in list_models():
-        return RECIPES[model_info(name).default_recipe]
+        return RECIPES[get_info(name).default_recipe]
     raise UnknownRecipeError(
         f"Unknown recipe {name!r}. Available recipes: {', '.join(list_recipes())} (or pass a "
         f"model name for its default recipe). Received: name={name!r}"

@@ -25,12 +25,13 @@ from typing import Any
 import keras
 
 from keras_cifar_zoo.errors import InvalidArgumentError, WeightsMismatchError
-from keras_cifar_zoo.preprocessing import CAFFE_BGR
+from keras_cifar_zoo.preprocessing import IMAGENET_MEAN_RGB
 from keras_cifar_zoo.weights import hub
 from keras_cifar_zoo.weights.loading import (
     CLASSIFIER_LAYERS,
     LoadReport,
     apply_plan,
+    read_array,
     use_preprocessing,
     warn_new_head,
 )
@@ -38,6 +39,8 @@ from keras_cifar_zoo.weights.loading import (
 logger = logging.getLogger(__name__)
 
 IMAGENET_ENV = "KERAS_CIFAR_ZOO_IMAGENET"
+FIRST_CONV = "block1_conv1"
+"""The convolution that reads the images: the BGR order of the files is folded into it."""
 _BASE_URL = "https://storage.googleapis.com/tensorflow/keras-applications"
 
 
@@ -227,8 +230,10 @@ def load_imagenet_weights(
 
     Conv and dense layers whose name and shape match the file are copied bit-exactly (cast
     to the variable dtype); every other layer with weights is reported as skipped, with the
-    reason. The model's ``preprocessing`` layer is switched to Caffe BGR, which the weights
-    expect.
+    reason. The files expect Caffe-style inputs: BGR images minus the ImageNet BGR means. The
+    model keeps taking RGB: its ``preprocessing`` layer subtracts the same means in RGB order
+    (``imagenet_mean_rgb``) and ``block1_conv1``'s kernel is stored with its input channels
+    reversed, which computes exactly what the file's network computes on BGR inputs.
 
     Args:
         model: A zoo VGG whose convolutions match ``network``.
@@ -285,6 +290,9 @@ def load_imagenet_weights(
                     f"shape mismatch: file {_shapes(file_shapes)}, model {_shapes(model_shapes)}"
                 )
                 continue
+            if layer.name == FIRST_CONV:
+                kernel, *rest = (read_array(d) for d in datasets)
+                datasets = [kernel[:, :, ::-1, :], *rest]
             plan.append((layer, datasets))
             loaded.append(layer.name)
         apply_plan(plan)
@@ -301,7 +309,18 @@ def load_imagenet_weights(
     unused = [n for n in layers if n not in {layer.name for layer in model.layers}]
     if unused:
         notes.append(f"layers of the file not in the model: {', '.join(unused)}")
-    notes.append(use_preprocessing(model, CAFFE_BGR, reason="the ImageNet VGG weights expect it"))
+    if FIRST_CONV in loaded:
+        notes.append(
+            f"{FIRST_CONV}'s kernel has its input channels reversed: the file expects BGR "
+            "images, the model takes RGB"
+        )
+    notes.append(
+        use_preprocessing(
+            model,
+            IMAGENET_MEAN_RGB,
+            reason="the ImageNet VGG weights expect the ImageNet means subtracted",
+        )
+    )
     report = LoadReport(
         model=model.name,
         source=f"imagenet ({_LABEL[network]}, {path.name}, {found})",

@@ -26,7 +26,12 @@ import keras
 import numpy as np
 
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, WeightsMismatchError
-from keras_cifar_zoo.preprocessing import LAYER_NAME, PRESETS, ImagePreprocessing, Preprocessing
+from keras_cifar_zoo.preprocessing import (
+    LAYER_NAME,
+    ImagePreprocessing,
+    Preprocessing,
+    named_preprocessing,
+)
 from keras_cifar_zoo.weights.hub import how_to_set
 
 logger = logging.getLogger(__name__)
@@ -115,41 +120,12 @@ def warn_new_head(model: keras.Model, layers: Sequence[str], reason: str) -> Non
     )
 
 
-def preprocessing_layer(model: keras.Model) -> ImagePreprocessing | None:
+def preprocessing_layer(model: keras.Model) -> keras.layers.Layer | None:
     """The model's ``preprocessing`` layer, or None if it was built without one."""
     for layer in model.layers:
-        if layer.name == LAYER_NAME and isinstance(layer, ImagePreprocessing):
+        if layer.name == LAYER_NAME and Preprocessing.from_layer(layer) is not None:
             return layer
     return None
-
-
-def _layer_values(layer: ImagePreprocessing) -> tuple[Any, ...]:
-    return (layer.channel_order, layer.scale, tuple(layer.mean), tuple(layer.std))
-
-
-def _values(prep: Preprocessing) -> tuple[Any, ...]:
-    return (prep.channel_order, float(prep.scale), tuple(prep.mean), tuple(prep.std))
-
-
-def named_preprocessing(channel_order: str, scale: float, mean: Any, std: Any) -> Preprocessing:
-    """The preset with these values, or a ``custom`` record holding them."""
-    values = (
-        channel_order,
-        float(scale),
-        tuple(float(v) for v in mean),
-        tuple(float(v) for v in std),
-    )
-    for preset in PRESETS.values():
-        if _values(preset) == values:
-            return preset
-    return Preprocessing(
-        name="custom",
-        description="Preprocessing stored with the weights.",
-        channel_order=values[0],
-        scale=values[1],
-        mean=values[2],
-        std=values[3],
-    )
 
 
 def use_preprocessing(model: keras.Model, prep: Preprocessing, *, reason: str) -> str:
@@ -170,13 +146,16 @@ def use_preprocessing(model: keras.Model, prep: Preprocessing, *, reason: str) -
         )
         logger.warning("%s: %s", model.name, note)
         return note
-    if _layer_values(layer) == _values(prep):
+    before = Preprocessing.from_layer(layer)
+    if before.computes_like(prep):
         return ""
-    before = named_preprocessing(*_layer_values(layer))
-    layer.channel_order = prep.channel_order
-    layer.scale = float(prep.scale)
-    layer.mean = tuple(float(v) for v in prep.mean)
-    layer.std = tuple(float(v) for v in prep.std)
+    if isinstance(layer, ImagePreprocessing):  # a model loaded from a legacy .keras file
+        layer.channel_order = "rgb"
+        layer.scale = float(prep.scale)
+        layer.mean = tuple(float(v) for v in prep.mean)
+        layer.std = tuple(float(v) for v in prep.std)
+    else:
+        layer.scale, layer.offset = prep.rescaling()
     note = f"preprocessing switched from {before.name} to {prep.name}: {reason}"
     logger.info("%s: %s", model.name, note)
     return note
@@ -243,17 +222,12 @@ def _collect(handle: Any, layers: dict[str, dict[int, Any]]) -> bool:
 def _keras_preprocessing(config: Any) -> Preprocessing | None:
     """Finds the zoo ``preprocessing`` layer in a ``.keras`` model config."""
     if isinstance(config, dict):
-        if config.get("class_name") == "ImagePreprocessing" and isinstance(
-            config.get("config"), dict
-        ):
-            c = config["config"]
-            if c.get("name") == LAYER_NAME:
-                return named_preprocessing(
-                    c.get("channel_order", "rgb"),
-                    c.get("scale", 1.0),
-                    c.get("mean", (0.0,)),
-                    c.get("std", (1.0,)),
-                )
+        inner = config.get("config")
+        if isinstance(inner, dict) and inner.get("name") == LAYER_NAME:
+            if config.get("class_name") == "Rescaling":
+                return named_preprocessing(_value(inner.get("scale")), _value(inner.get("offset")))
+            if config.get("class_name") == "ImagePreprocessing":
+                return Preprocessing.from_layer(ImagePreprocessing.from_config(inner))
         children = config.values()
     elif isinstance(config, list):
         children = config
@@ -264,6 +238,11 @@ def _keras_preprocessing(config: Any) -> Preprocessing | None:
         if found is not None:
             return found
     return None
+
+
+def _value(serialized: Any) -> Any:
+    """A number or list from a layer config, as ``keras.saving`` wrote it."""
+    return keras.saving.deserialize_keras_object(serialized) if serialized is not None else 0.0
 
 
 def check_path(weights: str | os.PathLike) -> Path:

@@ -6,6 +6,12 @@ wheel as ``keras_cifar_zoo/weights_manifest.json``. Its schema is versioned
 schema's enforcement: :func:`parse_manifest` rejects unknown keys, missing keys and values of
 the wrong type or range, and :func:`check_against_registry` checks every entry against the
 model registry (the model exists, parameter counts agree, one default per model).
+
+Each record's dataclass fields are its schema: a field's metadata gives its value kind,
+description and whether it is required, :func:`fields_of` reads them into one table of
+:class:`FieldSpec` rows, and parsing, ``to_dict`` and the ``schema`` block written into the
+file all come from that table, so they cannot drift apart. A new field is one more annotated
+line in its record.
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from keras_cifar_zoo.errors import InvalidArgumentError, ManifestError, WeightsNotAvailableError
-from keras_cifar_zoo.preprocessing import Preprocessing
+from keras_cifar_zoo.preprocessing import IMAGENET_MEAN_RGB, Preprocessing
+from keras_cifar_zoo.registry import build_model, get_info, list_models
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +39,9 @@ MANIFEST_VERSION = 1
 MANIFEST_FILE = "weights_manifest.json"
 MANIFEST_ENV = "KERAS_CIFAR_ZOO_MANIFEST"
 DATASET = "cifar10"
+"""The dataset of a checkpoint whose entry names none, and of ``weights="cifar10"``."""
+DATASETS = ("cifar10", "cifar100")
+DATASET_LABELS = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}
 WEIGHTS_SUFFIXES = (".weights.h5", ".weights.json")
 DTYPES = ("float16", "float32")
 
@@ -38,222 +49,6 @@ _TAG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-
-# Field descriptions written into the manifest's "schema" block; a test keeps them in step with
-# the records below, so the file documents exactly what this module enforces.
-SCHEMA: dict[str, Any] = {
-    "description": (
-        "Published CIFAR-10 checkpoints of keras-cifar-zoo. One entry per checkpoint; "
-        "load_model(model, weights='cifar10') loads the entry whose default is true, "
-        "weights='cifar10:<tag>' the entry with that tag. Every number in an entry was "
-        "measured by keras_cifar_zoo.evaluate on the stored weights."
-    ),
-    "entry": {
-        "model": "Registry name (keras_cifar_zoo.list_models()).",
-        "tag": "Checkpoint tag, lower case [a-z0-9_.-], unique per model (e.g. 'article').",
-        "default": "True for the one checkpoint weights='cifar10' loads for this model.",
-        "repo_id": "Hugging Face repository 'owner/name'; also the folder hub/<repo_id>/.",
-        "revision": "Hub revision: a branch name or a 40-hex commit.",
-        "files": "Weights files [{name, sha256, size}]: one .weights.h5, or a .weights.json "
-        "index and its .weights.h5 shards. Checked after every download and cache hit.",
-        "dtype": "Dtype the weights are stored in ('float16' or 'float32'); loading casts "
-        "them to the model's variable dtype.",
-        "num_params": "model.count_params() of the model the checkpoint belongs to.",
-        "num_classes": "Size of the checkpoint's classifier.",
-        "input_shape": "Input shape [height, width, channels] the checkpoint was trained at.",
-        "preprocessing": "Preprocessing.to_config() of the model's preprocessing layer.",
-        "recipe": "{name, settings}: training recipe name and its full settings.",
-        "metrics": {
-            "accuracy": "Test accuracy in [0, 1] of the stored weights, measured by evaluate(): "
-            "the final epoch, unless the recipe's settings say it selects on the test set.",
-            "loss": "Test loss (mean categorical cross-entropy) measured by evaluate().",
-            "data": "The test set the metrics were measured on, naming its copy (the lossless "
-            "copy of the official pixels for every published number).",
-            "num_images": "Number of images the metrics were measured on.",
-            "epochs": "Epochs trained.",
-            "wall_time_s": "Training wall time in seconds.",
-            "hardware": "Hardware the checkpoint was trained on.",
-            "backend": "Keras backend used for training.",
-            "keras_version": "Keras version used for training.",
-            "date": "Date the checkpoint was published, YYYY-MM-DD.",
-            "training_data": "The copy of the CIFAR-10 training set the checkpoint was trained "
-            "on (the lossless copy, or the older JPEG q75 copy).",
-            "seed": "Optional: random seed of this run.",
-            "seed_runs": "Optional: [{seed, accuracy, loss}] of repeated runs of the recipe "
-            "(mean and std are computed from these).",
-            "jpeg_copy_accuracy": "Optional: test accuracy of the same weights on the JPEG q75 "
-            "copy of the test set, kept for comparison with numbers measured on that copy.",
-        },
-        "notes": "Optional free text (e.g. a target that was not reached).",
-    },
-}
-
-
-@dataclasses.dataclass(frozen=True)
-class FileRecord:
-    """One file of a checkpoint.
-
-    Attributes:
-        name: File name inside the repository folder.
-        sha256: Lower-case hex sha256 of the file.
-        size: Size in bytes.
-    """
-
-    name: str
-    sha256: str
-    size: int
-
-
-@dataclasses.dataclass(frozen=True)
-class SeedRun:
-    """Accuracy and loss of one seed of a repeated run."""
-
-    seed: int
-    accuracy: float
-    loss: float
-
-
-@dataclasses.dataclass(frozen=True)
-class Metrics:
-    """How a checkpoint was trained and what it measures (see ``SCHEMA["entry"]["metrics"]``)."""
-
-    accuracy: float
-    loss: float
-    data: str
-    num_images: int
-    epochs: int
-    wall_time_s: float
-    hardware: str
-    backend: str
-    keras_version: str
-    date: str
-    training_data: str = ""
-    seed: int | None = None
-    seed_runs: tuple[SeedRun, ...] = ()
-    jpeg_copy_accuracy: float | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class RecipeRecord:
-    """Name and full settings of the recipe a checkpoint was trained with."""
-
-    name: str
-    settings: Mapping[str, Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class CheckpointEntry:
-    """One published checkpoint (see ``SCHEMA["entry"]`` for each field)."""
-
-    model: str
-    tag: str
-    default: bool
-    repo_id: str
-    revision: str
-    files: tuple[FileRecord, ...]
-    dtype: str
-    num_params: int
-    num_classes: int
-    input_shape: tuple[int, int, int]
-    preprocessing: Preprocessing
-    recipe: RecipeRecord
-    metrics: Metrics
-    notes: str = ""
-
-    @property
-    def weights_file(self) -> str:
-        """The file to load: the ``.weights.json`` index if sharded, else the ``.weights.h5``."""
-        names = [f.name for f in self.files]
-        index = [n for n in names if n.endswith(".weights.json")]
-        return index[0] if index else names[0]
-
-    @property
-    def identifier(self) -> str:
-        """The ``weights=`` value selecting this entry, e.g. ``"cifar10:article"``."""
-        return f"{DATASET}:{self.tag}"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Returns the JSON form of the entry (the inverse of :func:`parse_entry`)."""
-        metrics = dataclasses.asdict(self.metrics)
-        for optional in ("seed", "jpeg_copy_accuracy"):
-            if metrics[optional] is None:
-                del metrics[optional]
-        if not metrics["seed_runs"]:
-            del metrics["seed_runs"]
-        else:
-            metrics["seed_runs"] = [dataclasses.asdict(r) for r in self.metrics.seed_runs]
-        out = {
-            "model": self.model,
-            "tag": self.tag,
-            "default": self.default,
-            "repo_id": self.repo_id,
-            "revision": self.revision,
-            "files": [dataclasses.asdict(f) for f in self.files],
-            "dtype": self.dtype,
-            "num_params": self.num_params,
-            "num_classes": self.num_classes,
-            "input_shape": list(self.input_shape),
-            "preprocessing": self.preprocessing.to_config(),
-            "recipe": {"name": self.recipe.name, "settings": dict(self.recipe.settings)},
-            "metrics": metrics,
-        }
-        if self.notes:
-            out["notes"] = self.notes
-        return out
-
-
-@dataclasses.dataclass(frozen=True)
-class Manifest:
-    """The parsed manifest.
-
-    Attributes:
-        entries: Every checkpoint, in file order.
-        source: Where it was read from (a path, or a description).
-    """
-
-    entries: tuple[CheckpointEntry, ...]
-    source: str = "<memory>"
-
-    def models(self) -> list[str]:
-        """Names of the models with at least one checkpoint, sorted."""
-        return sorted({e.model for e in self.entries})
-
-    def for_model(self, model: str) -> list[CheckpointEntry]:
-        """The model's checkpoints, default first, then by tag."""
-        found = [e for e in self.entries if e.model == model]
-        return sorted(found, key=lambda e: (not e.default, e.tag))
-
-    def find(self, model: str, tag: str | None = None) -> CheckpointEntry:
-        """Returns the model's default checkpoint, or the one tagged ``tag``.
-
-        Raises:
-            WeightsNotAvailableError: If the model has no checkpoint (the message lists the
-                models that have one) or none with that tag (it lists the tags).
-        """
-        entries = self.for_model(model)
-        weights = DATASET if tag is None else f"{DATASET}:{tag}"
-        if not entries:
-            have = ", ".join(self.models()) or "none yet"
-            raise WeightsNotAvailableError(
-                f"No published CIFAR-10 checkpoint for {model}. Models with one: {have}. "
-                "Train it with fit_cifar10, load a local file with weights=PATH, or use "
-                f"weights=None. Received: weights={weights!r}"
-            )
-        if tag is None:
-            defaults = [e for e in entries if e.default]
-            return defaults[0] if defaults else entries[0]
-        for entry in entries:
-            if entry.tag == tag:
-                return entry
-        tags = ", ".join(repr(e.identifier) for e in entries)
-        raise WeightsNotAvailableError(
-            f"{model} has no checkpoint tagged {tag!r}; it has {tags} (and 'cifar10' for the "
-            f"default). Received: weights={weights!r}"
-        )
-
-
-# ---------------------------------------------------------------------------------------------
-# Parsing and validation
 
 
 class _Problems:
@@ -293,41 +88,249 @@ def _keys(
     return not missing
 
 
-def _check(ok: bool, where: str, message: str, problems: _Problems) -> None:
-    if not ok:
-        problems.add(where, message)
+# ---------------------------------------------------------------------------------------------
+# Value kinds: how one JSON value is checked, read into a record and written back
 
 
-def _parse_files(data: Any, where: str, problems: _Problems) -> tuple[FileRecord, ...]:
-    if not isinstance(data, list) or not data:
-        problems.add(where, "must be a non-empty list of {name, sha256, size}")
-        return ()
-    files = []
-    for i, item in enumerate(data):
-        at = f"{where}[{i}]"
-        if not _keys(item, at, ("name", "sha256", "size"), (), problems):
-            continue
-        name, sha, size = item["name"], item["sha256"], item["size"]
-        _check(
-            isinstance(name, str) and bool(name) and "/" not in name and "\\" not in name,
-            f"{at}.name",
-            f"must be a plain file name, got {name!r}",
-            problems,
+class Kind:
+    """How a field's JSON value is validated, read and written."""
+
+    def parse(self, value: Any, where: str, problems: _Problems) -> Any:
+        """Returns the record's value; reports a bad ``value`` at ``where`` instead of raising."""
+        raise NotImplementedError
+
+    def dump(self, value: Any) -> Any:
+        """Returns the JSON form of a record's value."""
+        return value
+
+
+def _unchanged(value: Any) -> Any:
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class _Value(Kind):
+    """A plain JSON value that ``check`` accepts; ``load`` and ``save`` convert it."""
+
+    check: Callable[[Any], bool]
+    message: str
+    show_value: bool = True  # append ", got <value>" to the message
+    load: Callable[[Any], Any] = _unchanged
+    save: Callable[[Any], Any] = _unchanged
+
+    def parse(self, value: Any, where: str, problems: _Problems) -> Any:
+        if self.check(value):
+            return self.load(value)
+        problems.add(where, f"{self.message}, got {value!r}" if self.show_value else self.message)
+        return value  # kept as is: list-level checks still see it, and no record is returned
+
+    def dump(self, value: Any) -> Any:
+        return self.save(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Config(Kind):
+    """An object stored as ``cls.to_config()`` and read with ``cls.from_config``."""
+
+    cls: type
+
+    def parse(self, value: Any, where: str, problems: _Problems) -> Any:
+        try:
+            return self.cls.from_config(value)
+        except (TypeError, KeyError, ValueError) as exc:
+            problems.add(where, f"is not a {self.cls.__name__} config ({exc})")
+            return None
+
+    def dump(self, value: Any) -> Any:
+        return value.to_config()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Nested(Kind):
+    """A JSON object holding another record."""
+
+    record: type
+
+    def parse(self, value: Any, where: str, problems: _Problems) -> Any:
+        return _parse_record(self.record, value, where, problems)
+
+    def dump(self, value: Any) -> Any:
+        return value.to_dict()
+
+
+@dataclasses.dataclass(frozen=True)
+class _List(Kind):
+    """A JSON list of records, kept as a tuple; ``check_all`` checks the records together."""
+
+    record: type
+    non_empty: bool = False
+    check_all: Callable[[tuple[Any, ...], str, _Problems], None] | None = None
+
+    def parse(self, value: Any, where: str, problems: _Problems) -> Any:
+        if not isinstance(value, list) or (self.non_empty and not value):
+            keys = ", ".join(f.key for f in fields_of(self.record))
+            size = "non-empty " if self.non_empty else ""
+            problems.add(where, f"must be a {size}list of {{{keys}}}")
+            return ()
+        parsed = (
+            _parse_record(self.record, item, f"{where}[{i}]", problems)
+            for i, item in enumerate(value)
         )
-        _check(
-            isinstance(sha, str) and bool(_SHA256.match(sha)),
-            f"{at}.sha256",
-            f"must be 64 lower-case hex digits, got {sha!r}",
-            problems,
-        )
-        _check(
-            _is_int(size) and size > 0,
-            f"{at}.size",
-            f"must be a positive int, got {size!r}",
-            problems,
-        )
-        files.append(FileRecord(str(name), str(sha), size if _is_int(size) else 0))
-    names = [f.name for f in files]
+        records = tuple(r for r in parsed if r is not None)
+        if self.check_all is not None:
+            self.check_all(records, where, problems)
+        return records
+
+    def dump(self, value: Any) -> Any:
+        return [r.to_dict() for r in value]
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def _text(message: str = "must be a non-empty string") -> _Value:
+    return _Value(_is_text, message, show_value=False, load=str)
+
+
+def _matching(pattern: re.Pattern[str], message: str) -> _Value:
+    return _Value(lambda v: isinstance(v, str) and bool(pattern.match(v)), message, load=str)
+
+
+def _is_file_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and "/" not in value and "\\" not in value
+
+
+def _is_image_shape(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 3
+        and all(_is_int(d) and d > 0 for d in value)
+        and value[-1] == 3
+    )
+
+
+_BOOL = _Value(lambda v: isinstance(v, bool), "must be true or false", show_value=False)
+_STRING = _Value(lambda v: isinstance(v, str), "must be a string", show_value=False)
+_OBJECT = _Value(lambda v: isinstance(v, dict), "must be an object", False, load=dict, save=dict)
+_INT = _Value(_is_int, "must be an int")
+_POSITIVE_INT = _Value(lambda v: _is_int(v) and v > 0, "must be a positive int")
+_FRACTION = _Value(lambda v: _is_number(v) and 0 <= v <= 1, "must be in [0, 1]", load=float)
+_NON_NEGATIVE = _Value(lambda v: _is_number(v) and v >= 0, "must be >= 0", load=float)
+_POSITIVE = _Value(lambda v: _is_number(v) and v > 0, "must be > 0", load=float)
+_DTYPE = _Value(lambda v: v in DTYPES, f"must be one of {DTYPES}")
+_DATASET = _Value(lambda v: v in DATASETS, f"must be one of {DATASETS}")
+_INPUT_SHAPE = _Value(_is_image_shape, "must be [height, width, 3]", load=tuple, save=list)
+_FILE_NAME = _Value(_is_file_name, "must be a plain file name", load=str)
+_DAY = _matching(_DATE, "must be YYYY-MM-DD")
+
+
+# ---------------------------------------------------------------------------------------------
+# The field table
+
+
+_SPEC = "keras_cifar_zoo.manifest"  # field metadata key: (kind, doc, required, key), see _spec
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldSpec:
+    """One row of a record's field table.
+
+    Attributes:
+        key: JSON key (the attribute name unless given).
+        attr: Attribute name on the record.
+        kind: How the value is checked, read and written.
+        doc: Description written into the manifest's ``schema`` block; None for a nested
+            record, which is described field by field.
+        required: Whether the key must be present. An optional key that is absent reads as
+            ``default``, and ``to_dict`` leaves out a value equal to ``default``.
+        default: The record's default value (``dataclasses.MISSING`` if none).
+    """
+
+    key: str
+    attr: str
+    kind: Kind
+    doc: str | None
+    required: bool
+    default: Any = dataclasses.MISSING
+
+
+def _spec(
+    kind: Kind, doc: str | None = None, *, required: bool | None = None, key: str = ""
+) -> dict[str, Any]:
+    """Field metadata making a dataclass field a manifest field.
+
+    ``required`` defaults to "the field has no default"; a field can be required in JSON and
+    still have a Python default, so code that builds records keeps working.
+    """
+    return {_SPEC: (kind, doc, required, key)}
+
+
+@functools.cache
+def fields_of(record: type) -> tuple[FieldSpec, ...]:
+    """The field table of a manifest record, in JSON order."""
+    table = []
+    for f in dataclasses.fields(record):
+        kind, doc, required, key = f.metadata[_SPEC]
+        if required is None:
+            required = f.default is dataclasses.MISSING
+        if not required and f.default is dataclasses.MISSING:
+            raise TypeError(f"{record.__name__}.{f.name}: an optional field needs a default")
+        table.append(FieldSpec(key or f.name, f.name, kind, doc, required, f.default))
+    return tuple(table)
+
+
+def schema_of(record: type) -> dict[str, Any]:
+    """The ``schema`` block text of a record: ``{key: description}``, nested records inline."""
+    return {
+        f.key: f.doc if f.doc is not None else schema_of(f.kind.record) for f in fields_of(record)
+    }
+
+
+def _parse_record(record: type, data: Any, where: str, problems: _Problems) -> Any:
+    """Builds ``record`` from JSON, reporting every problem; None unless it is an object
+    holding every required key.
+
+    A record is built even with bad values (kept as read) so that list-level checks see
+    every item; callers return nothing once ``problems`` holds anything.
+    """
+    table = fields_of(record)
+    required = [f.key for f in table if f.required]
+    optional = [f.key for f in table if not f.required]
+    if not _keys(data, where, required, optional, problems):
+        return None
+    values = {}
+    for f in table:
+        value = data.get(f.key, f.default)
+        if f.key in data and not (value is None and f.default is None):
+            value = f.kind.parse(value, f"{where}.{f.key}", problems)
+        values[f.attr] = value
+    return record(**values)
+
+
+class _Record:
+    """Base of the manifest records: JSON out through the record's field table."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Returns the JSON form of the record (the inverse of parsing it).
+
+        An optional field whose JSON equals its default's is left out, so files stay minimal.
+        """
+        out = {}
+        for f in fields_of(type(self)):
+            value = _to_json(f.kind, getattr(self, f.attr))
+            if f.required or value != _to_json(f.kind, f.default):
+                out[f.key] = value
+        return out
+
+
+def _to_json(kind: Kind, value: Any) -> Any:
+    return None if value is None else kind.dump(value)
+
+
+def _check_weights_files(files: tuple[Any, ...], where: str, problems: _Problems) -> None:
+    """Checks a checkpoint's files together: one ``.weights.h5``, or an index and its shards."""
+    names = [str(f.name) for f in files]  # str(): a bad name is kept as read
     if len(set(names)) != len(names):
         problems.add(where, f"file names repeat: {names}")
     weights = [n for n in names if n.endswith(WEIGHTS_SUFFIXES)]
@@ -338,107 +341,258 @@ def _parse_files(data: Any, where: str, problems: _Problems) -> tuple[FileRecord
         problems.add(
             where, f"expected one .weights.h5, or one .weights.json and its shards, got {names}"
         )
-    return tuple(files)
 
 
-def _parse_metrics(data: Any, where: str, problems: _Problems) -> Metrics | None:
-    required = (
-        "accuracy",
-        "loss",
-        "data",
-        "num_images",
-        "epochs",
-        "wall_time_s",
-        "hardware",
-        "backend",
-        "keras_version",
-        "date",
-        "training_data",
+# ---------------------------------------------------------------------------------------------
+# The records
+
+
+@dataclasses.dataclass(frozen=True)
+class FileRecord(_Record):
+    """One file of a checkpoint."""
+
+    name: str = field(metadata=_spec(_FILE_NAME, "File name inside the repository folder."))
+    sha256: str = field(
+        metadata=_spec(_matching(_SHA256, "must be 64 lower-case hex digits"), "Hex sha256.")
     )
-    if not _keys(data, where, required, ("seed", "seed_runs", "jpeg_copy_accuracy"), problems):
-        return None
-    acc, loss = data["accuracy"], data["loss"]
-    _check(
-        _is_number(acc) and 0 <= acc <= 1,
-        f"{where}.accuracy",
-        f"must be in [0, 1], got {acc!r}",
-        problems,
-    )
-    _check(_is_number(loss) and loss >= 0, f"{where}.loss", f"must be >= 0, got {loss!r}", problems)
-    for key in ("num_images", "epochs"):
-        value = data[key]
-        _check(
-            _is_int(value) and value > 0,
-            f"{where}.{key}",
-            f"must be a positive int, got {value!r}",
-            problems,
+    size: int = field(metadata=_spec(_POSITIVE_INT, "Size in bytes."))
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedRun(_Record):
+    """Accuracy and loss of one seed of a repeated run."""
+
+    seed: int = field(metadata=_spec(_INT, "Random seed of the run."))
+    accuracy: float = field(metadata=_spec(_FRACTION, "Test accuracy in [0, 1]."))
+    loss: float = field(metadata=_spec(_NON_NEGATIVE, "Test loss."))
+
+
+@dataclasses.dataclass(frozen=True)
+class Metrics(_Record):
+    """How a checkpoint was trained and what it measures."""
+
+    accuracy: float = field(
+        metadata=_spec(
+            _FRACTION,
+            "Test accuracy in [0, 1] of the stored weights, measured by evaluate(): the final "
+            "epoch, unless the recipe's settings say it selects on the test set.",
         )
-    wall = data["wall_time_s"]
-    _check(
-        _is_number(wall) and wall > 0,
-        f"{where}.wall_time_s",
-        f"must be > 0, got {wall!r}",
-        problems,
     )
-    for key in ("data", "training_data", "hardware", "backend", "keras_version"):
-        value = data[key]
-        _check(
-            isinstance(value, str) and bool(value.strip()),
-            f"{where}.{key}",
-            "must be a non-empty string",
-            problems,
+    loss: float = field(
+        metadata=_spec(
+            _NON_NEGATIVE, "Test loss (mean categorical cross-entropy) measured by evaluate()."
         )
-    date = data["date"]
-    _check(
-        isinstance(date, str) and bool(_DATE.match(date)),
-        f"{where}.date",
-        f"must be YYYY-MM-DD, got {date!r}",
-        problems,
     )
-    jpeg = data.get("jpeg_copy_accuracy")
-    _check(
-        jpeg is None or (_is_number(jpeg) and 0 <= jpeg <= 1),
-        f"{where}.jpeg_copy_accuracy",
-        f"must be in [0, 1], got {jpeg!r}",
-        problems,
-    )
-    seed = data.get("seed")
-    _check(
-        seed is None or _is_int(seed), f"{where}.seed", f"must be an int, got {seed!r}", problems
-    )
-    runs = []
-    raw_runs = data.get("seed_runs", [])
-    if not isinstance(raw_runs, list):
-        problems.add(f"{where}.seed_runs", "must be a list of {seed, accuracy, loss}")
-        raw_runs = []
-    for i, run in enumerate(raw_runs):
-        at = f"{where}.seed_runs[{i}]"
-        if not _keys(run, at, ("seed", "accuracy", "loss"), (), problems):
-            continue
-        ok = _is_int(run["seed"]) and _is_number(run["accuracy"]) and _is_number(run["loss"])
-        ok = ok and 0 <= run["accuracy"] <= 1 and run["loss"] >= 0
-        _check(ok, at, "needs an int seed, accuracy in [0, 1] and loss >= 0", problems)
-        if ok:
-            runs.append(SeedRun(run["seed"], float(run["accuracy"]), float(run["loss"])))
-    try:
-        return Metrics(
-            accuracy=float(acc),
-            loss=float(loss),
-            data=str(data["data"]),
-            num_images=data["num_images"],
-            epochs=data["epochs"],
-            wall_time_s=float(wall),
-            hardware=str(data["hardware"]),
-            backend=str(data["backend"]),
-            keras_version=str(data["keras_version"]),
-            date=str(date),
-            training_data=str(data["training_data"]),
-            seed=seed,
-            seed_runs=tuple(runs),
-            jpeg_copy_accuracy=None if jpeg is None else float(jpeg),
+    data: str = field(
+        metadata=_spec(
+            _text(),
+            "The test set the metrics were measured on, naming its copy (the lossless copy of the "
+            "official pixels for every published number).",
         )
-    except (TypeError, ValueError):
-        return None  # already reported above
+    )
+    num_images: int = field(
+        metadata=_spec(_POSITIVE_INT, "Number of images the metrics were measured on.")
+    )
+    epochs: int = field(metadata=_spec(_POSITIVE_INT, "Epochs trained."))
+    wall_time_s: float = field(metadata=_spec(_POSITIVE, "Training wall time in seconds."))
+    hardware: str = field(metadata=_spec(_text(), "Hardware the checkpoint was trained on."))
+    backend: str = field(metadata=_spec(_text(), "Keras backend used for training."))
+    keras_version: str = field(metadata=_spec(_text(), "Keras version used for training."))
+    date: str = field(metadata=_spec(_DAY, "Date the checkpoint was published, YYYY-MM-DD."))
+    training_data: str = field(
+        default="",
+        metadata=_spec(
+            _text(),
+            "The copy of the CIFAR-10 training set the checkpoint was trained on (the lossless "
+            "copy, or the older JPEG q75 copy).",
+            required=True,
+        ),
+    )
+    seed: int | None = field(
+        default=None, metadata=_spec(_INT, "Optional: random seed of this run.")
+    )
+    seed_runs: tuple[SeedRun, ...] = field(
+        default=(),
+        metadata=_spec(
+            _List(SeedRun),
+            "Optional: [{seed, accuracy, loss}] of repeated runs of the recipe (mean and std are "
+            "computed from these).",
+        ),
+    )
+    jpeg_copy_accuracy: float | None = field(
+        default=None,
+        metadata=_spec(
+            _FRACTION,
+            "Optional: test accuracy of the same weights on the JPEG q75 copy of the test set, "
+            "kept for comparison with numbers measured on that copy.",
+        ),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class RecipeRecord(_Record):
+    """Name and full settings of the recipe a checkpoint was trained with."""
+
+    name: str = field(metadata=_spec(_text("must be a name"), "Recipe name."))
+    settings: Mapping[str, Any] = field(metadata=_spec(_OBJECT, "The recipe's full settings."))
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointEntry(_Record):
+    """One published checkpoint."""
+
+    model: str = field(
+        metadata=_spec(
+            _text("must be a model name"), "Registry name (keras_cifar_zoo.list_models())."
+        )
+    )
+    tag: str = field(
+        metadata=_spec(
+            _matching(_TAG, f"must match {_TAG.pattern}"),
+            "Checkpoint tag, lower case [a-z0-9_.-], unique per model (e.g. 'article').",
+        )
+    )
+    default: bool = field(
+        metadata=_spec(_BOOL, "True for the one checkpoint weights='cifar10' loads for this model.")
+    )
+    repo_id: str = field(
+        metadata=_spec(
+            _matching(_REPO_ID, "must look like 'owner/name'"),
+            "Hugging Face repository 'owner/name'; also the folder hub/<repo_id>/.",
+        )
+    )
+    revision: str = field(
+        metadata=_spec(_text(), "Hub revision: a branch name or a 40-hex commit.")
+    )
+    files: tuple[FileRecord, ...] = field(
+        metadata=_spec(
+            _List(FileRecord, non_empty=True, check_all=_check_weights_files),
+            "Weights files [{name, sha256, size}]: one .weights.h5, or a .weights.json index and "
+            "its .weights.h5 shards. Checked after every download and cache hit.",
+        )
+    )
+    dtype: str = field(
+        metadata=_spec(
+            _DTYPE,
+            "Dtype the weights are stored in ('float16' or 'float32'); loading casts them to the "
+            "model's variable dtype.",
+        )
+    )
+    num_params: int = field(
+        metadata=_spec(
+            _POSITIVE_INT, "model.count_params() of the model the checkpoint belongs to."
+        )
+    )
+    num_classes: int = field(metadata=_spec(_POSITIVE_INT, "Size of the checkpoint's classifier."))
+    input_shape: tuple[int, int, int] = field(
+        metadata=_spec(
+            _INPUT_SHAPE, "Input shape [height, width, channels] the checkpoint was trained at."
+        )
+    )
+    preprocessing: Preprocessing = field(
+        metadata=_spec(
+            _Config(Preprocessing), "Preprocessing.to_config() of the model's preprocessing layer."
+        )
+    )
+    recipe: RecipeRecord = field(
+        metadata=_spec(
+            _Nested(RecipeRecord), "{name, settings}: training recipe name and its full settings."
+        )
+    )
+    metrics: Metrics = field(metadata=_spec(_Nested(Metrics)))  # described field by field
+    notes: str = field(
+        default="",
+        metadata=_spec(_STRING, "Optional free text (e.g. a target that was not reached)."),
+    )
+    dataset: str = field(
+        default=DATASET,
+        metadata=_spec(
+            _DATASET,
+            "Optional: the dataset the checkpoint was trained and measured on, 'cifar10' (when "
+            "absent) or 'cifar100'; weights='<dataset>' and '<dataset>:<tag>' select it.",
+        ),
+    )
+
+    @property
+    def weights_file(self) -> str:
+        """The file to load: the ``.weights.json`` index if sharded, else the ``.weights.h5``."""
+        names = [f.name for f in self.files]
+        index = [n for n in names if n.endswith(".weights.json")]
+        return index[0] if index else names[0]
+
+    @property
+    def identifier(self) -> str:
+        """The ``weights=`` value selecting this entry, e.g. ``"cifar10:article"``."""
+        return f"{self.dataset}:{self.tag}"
+
+
+# The manifest's "schema" block: the file documents exactly what this module enforces.
+SCHEMA: dict[str, Any] = {
+    "description": (
+        "Published CIFAR-10 and CIFAR-100 checkpoints of keras-cifar-zoo. One entry per "
+        "checkpoint; load_model(model, weights='cifar10') loads the CIFAR-10 entry whose "
+        "default is true, weights='cifar10:<tag>' the entry with that tag ('cifar100' and "
+        "'cifar100:<tag>' likewise for CIFAR-100). Every number in an entry was measured by "
+        "keras_cifar_zoo.evaluate on the stored weights."
+    ),
+    "entry": schema_of(CheckpointEntry),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Manifest:
+    """The parsed manifest.
+
+    Attributes:
+        entries: Every checkpoint, in file order.
+        source: Where it was read from (a path, or a description).
+    """
+
+    entries: tuple[CheckpointEntry, ...]
+    source: str = "<memory>"
+
+    def models(self) -> list[str]:
+        """Names of the models with at least one checkpoint, sorted."""
+        return sorted({e.model for e in self.entries})
+
+    def for_model(self, model: str, dataset: str | None = None) -> list[CheckpointEntry]:
+        """The model's checkpoints (on ``dataset`` if given): by dataset, default first, tag."""
+        found = [e for e in self.entries if e.model == model and dataset in (None, e.dataset)]
+        return sorted(found, key=lambda e: (DATASETS.index(e.dataset), not e.default, e.tag))
+
+    def find(self, model: str, tag: str | None = None, dataset: str = DATASET) -> CheckpointEntry:
+        """Returns the model's default checkpoint on ``dataset``, or the one tagged ``tag``.
+
+        Raises:
+            WeightsNotAvailableError: If the model has no checkpoint on that dataset (the
+                message lists the models that have one) or none with that tag (it lists the
+                tags).
+        """
+        entries = self.for_model(model, dataset)
+        weights = dataset if tag is None else f"{dataset}:{tag}"
+        if not entries:
+            have = ", ".join(sorted({e.model for e in self.entries if e.dataset == dataset}))
+            train = "fit_cifar10" if dataset == DATASET else f"fit(..., dataset={dataset!r})"
+            raise WeightsNotAvailableError(
+                f"No published {DATASET_LABELS[dataset]} checkpoint for {model}. Models with "
+                f"one: {have or 'none yet'}. Train it with {train}, load a local file with "
+                f"weights=PATH, or use weights=None. Received: weights={weights!r}"
+            )
+        if tag is None:
+            defaults = [e for e in entries if e.default]
+            return defaults[0] if defaults else entries[0]
+        for entry in entries:
+            if entry.tag == tag:
+                return entry
+        tags = ", ".join(repr(e.identifier) for e in entries)
+        raise WeightsNotAvailableError(
+            f"{model} has no checkpoint tagged {tag!r}; it has {tags} (and {dataset!r} for the "
+            f"default). Received: weights={weights!r}"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Parsing and validation
 
 
 def parse_entry(data: Any, where: str = "entry") -> CheckpointEntry:
@@ -455,103 +609,10 @@ def parse_entry(data: Any, where: str = "entry") -> CheckpointEntry:
 
 
 def _parse_entry(data: Any, where: str, problems: _Problems) -> CheckpointEntry | None:
-    required = (
-        "model",
-        "tag",
-        "default",
-        "repo_id",
-        "revision",
-        "files",
-        "dtype",
-        "num_params",
-        "num_classes",
-        "input_shape",
-        "preprocessing",
-        "recipe",
-        "metrics",
-    )
-    if not _keys(data, where, required, ("notes",), problems):
-        return None
-    model, tag = data["model"], data["tag"]
-    _check(
-        isinstance(model, str) and bool(model), f"{where}.model", "must be a model name", problems
-    )
-    _check(
-        isinstance(tag, str) and bool(_TAG.match(tag)),
-        f"{where}.tag",
-        f"must match {_TAG.pattern}, got {tag!r}",
-        problems,
-    )
-    _check(isinstance(data["default"], bool), f"{where}.default", "must be true or false", problems)
-    repo_id = data["repo_id"]
-    _check(
-        isinstance(repo_id, str) and bool(_REPO_ID.match(repo_id)),
-        f"{where}.repo_id",
-        f"must look like 'owner/name', got {repo_id!r}",
-        problems,
-    )
-    revision = data["revision"]
-    _check(
-        isinstance(revision, str) and bool(revision),
-        f"{where}.revision",
-        "must be a non-empty string",
-        problems,
-    )
-    files = _parse_files(data["files"], f"{where}.files", problems)
-    dtype = data["dtype"]
-    _check(dtype in DTYPES, f"{where}.dtype", f"must be one of {DTYPES}, got {dtype!r}", problems)
-    for key in ("num_params", "num_classes"):
-        value = data[key]
-        _check(
-            _is_int(value) and value > 0,
-            f"{where}.{key}",
-            f"must be a positive int, got {value!r}",
-            problems,
-        )
-    shape = data["input_shape"]
-    shape_ok = (
-        isinstance(shape, list)
-        and len(shape) == 3
-        and all(_is_int(d) and d > 0 for d in shape)
-        and shape[-1] == 3
-    )
-    _check(shape_ok, f"{where}.input_shape", f"must be [height, width, 3], got {shape!r}", problems)
-    preprocessing = None
-    try:
-        preprocessing = Preprocessing.from_config(data["preprocessing"])
-    except (TypeError, KeyError, ValueError) as exc:
-        problems.add(f"{where}.preprocessing", f"is not a Preprocessing config ({exc})")
-    recipe = None
-    if _keys(data["recipe"], f"{where}.recipe", ("name", "settings"), (), problems):
-        name, settings = data["recipe"]["name"], data["recipe"]["settings"]
-        _check(
-            isinstance(name, str) and bool(name), f"{where}.recipe.name", "must be a name", problems
-        )
-        _check(
-            isinstance(settings, dict), f"{where}.recipe.settings", "must be an object", problems
-        )
-        recipe = RecipeRecord(str(name), dict(settings) if isinstance(settings, dict) else {})
-    metrics = _parse_metrics(data["metrics"], f"{where}.metrics", problems)
-    notes = data.get("notes", "")
-    _check(isinstance(notes, str), f"{where}.notes", "must be a string", problems)
-    if problems.items or preprocessing is None or recipe is None or metrics is None:
-        return None
-    return CheckpointEntry(
-        model=model,
-        tag=tag,
-        default=data["default"],
-        repo_id=repo_id,
-        revision=revision,
-        files=files,
-        dtype=dtype,
-        num_params=data["num_params"],
-        num_classes=data["num_classes"],
-        input_shape=tuple(shape),
-        preprocessing=preprocessing,
-        recipe=recipe,
-        metrics=metrics,
-        notes=notes,
-    )
+    entry = _parse_record(CheckpointEntry, data, where, problems)
+    # Once anything is wrong, entries are not collected: the checks across entries (one
+    # default, unique tags) would only add noise to the problems already listed.
+    return None if problems.items else entry
 
 
 def _problem_message(problems: _Problems, source: str) -> str:
@@ -599,16 +660,19 @@ def parse_manifest(data: Any, source: str = "<memory>") -> Manifest:
         entry = _parse_entry(item, f"checkpoints[{i}]", problems)
         if entry is not None:
             entries.append(entry)
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str, str], int] = {}
     for i, entry in enumerate(entries):
-        key = (entry.model, entry.tag)
+        key = (entry.model, entry.dataset, entry.tag)
         if key in seen:
             problems.add(f"checkpoints[{i}]", f"{entry.model} tag {entry.tag!r} appears twice")
         seen[key] = i
-    for model in {e.model for e in entries}:
-        defaults = [e.tag for e in entries if e.model == model and e.default]
+    for model, dataset in sorted({(e.model, e.dataset) for e in entries}):
+        defaults = [
+            e.tag for e in entries if (e.model, e.dataset) == (model, dataset) and e.default
+        ]
         if len(defaults) != 1:
-            problems.add(model, f"needs exactly one default checkpoint, has {defaults or 'none'}")
+            where = model if dataset == DATASET else f"{model} ({dataset})"
+            problems.add(where, f"needs exactly one default checkpoint, has {defaults or 'none'}")
     if problems.items:
         raise ManifestError(_problem_message(problems, source))
     return Manifest(entries=tuple(entries), source=source)
@@ -619,15 +683,12 @@ def check_against_registry(manifest: Manifest) -> None:
 
     Each model must be registered; its parameter count (for the entry's ``num_classes``) must
     agree with the registry's; the input shape must be one the model accepts; the
-    preprocessing must be the model's own, or Caffe BGR for a model with ImageNet VGG weights
-    (and Caffe BGR whenever the recipe starts from ImageNet weights).
+    preprocessing must be the model's own, or the ImageNet means for a recipe that starts from
+    ImageNet VGG weights (their BGR order lives in ``block1_conv1``).
 
     Raises:
         ManifestError: Listing every disagreement.
     """
-    from keras_cifar_zoo.preprocessing import CAFFE_BGR
-    from keras_cifar_zoo.registry import list_models, model_info
-
     known = set(list_models())
     problems = _Problems()
     for entry in manifest.entries:
@@ -635,7 +696,7 @@ def check_against_registry(manifest: Manifest) -> None:
         if entry.model not in known:
             problems.add(where, f"model {entry.model!r} is not registered")
             continue
-        info = model_info(entry.model)
+        info = get_info(entry.model)
         if min(entry.input_shape[:2]) < info.min_input_size:
             problems.add(
                 where,
@@ -650,21 +711,18 @@ def check_against_registry(manifest: Manifest) -> None:
                 f"num_params {entry.num_params} differs from the registry's {expected} "
                 f"(num_classes={entry.num_classes}, input_shape={list(entry.input_shape)})",
             )
-        allowed = [info.preprocessing] + ([CAFFE_BGR] if info.imagenet_network else [])
-        if not any(_same_preset(entry.preprocessing, p) for p in allowed):
-            problems.add(
-                where,
-                f"preprocessing {entry.preprocessing.name!r} is neither the model's "
-                f"({info.preprocessing.name!r}) nor, for ImageNet VGG weights, 'caffe_bgr'",
-            )
-        if (
-            entry.recipe.settings.get("initial_weights") == "imagenet"
-            and entry.preprocessing != CAFFE_BGR
-        ):
+        from_imagenet = entry.recipe.settings.get("initial_weights") == "imagenet"
+        if from_imagenet and entry.preprocessing != IMAGENET_MEAN_RGB:
             problems.add(
                 where,
                 "the recipe starts from ImageNet weights, so the preprocessing must be "
-                f"'caffe_bgr', not {entry.preprocessing.name!r}",
+                f"'imagenet_mean_rgb', not {entry.preprocessing.name!r}",
+            )
+        elif not from_imagenet and not _same_preset(entry.preprocessing, info.preprocessing):
+            problems.add(
+                where,
+                f"preprocessing {entry.preprocessing.name!r} is not the model's "
+                f"({info.preprocessing.name!r})",
             )
     if problems.items:
         raise ManifestError(_problem_message(problems, manifest.source))
@@ -676,11 +734,7 @@ def _same_preset(stored: Preprocessing, preset: Preprocessing) -> bool:
     if stored == preset:
         return True
     statistics = preset.mean != (0.0,) and preset.std != (1.0,)  # computed from the data
-    return statistics and (stored.name, stored.channel_order, stored.scale) == (
-        preset.name,
-        preset.channel_order,
-        preset.scale,
-    )
+    return statistics and (stored.name, stored.scale) == (preset.name, preset.scale)
 
 
 @functools.cache
@@ -689,8 +743,6 @@ def _num_params(
 ) -> int:
     if num_classes == 10 and input_shape == (32, 32, 3):
         return default_params
-    from keras_cifar_zoo.registry import build_model
-
     built = build_model(model, num_classes=num_classes, input_shape=input_shape)
     return built.count_params()
 

@@ -11,8 +11,11 @@ from typing import Any
 
 from keras import layers, regularizers
 
+from keras_cifar_zoo.models.spec import ModelSpec
 from keras_cifar_zoo.preprocessing import RESCALE_0_1
-from keras_cifar_zoo.registry import register_model
+
+MODELS: list[ModelSpec] = []
+"""Every variant of this family, in registration order."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,7 +37,14 @@ class ResNetConfig:
     weight_decay: float = 1e-4
 
 
-def build_resnet_v1(x: Any, config: ResNetConfig, *, num_classes: int, include_top: bool) -> Any:
+def build_resnet_v1(
+    x: Any,
+    config: ResNetConfig,
+    *,
+    num_classes: int,
+    include_top: bool,
+    classifier_activation: str | None = "softmax",
+) -> Any:
     """Builds a CIFAR ResNet v1 on tensor ``x``; returns the output tensor."""
 
     def conv(t: Any, filters: int, name: str, kernel: int = 3, strides: int = 1) -> Any:
@@ -76,7 +86,7 @@ def build_resnet_v1(x: Any, config: ResNetConfig, *, num_classes: int, include_t
         x = layers.Dropout(config.head_dropout, name="head_dropout")(x)
     return layers.Dense(
         num_classes,
-        activation="softmax",
+        activation=classifier_activation,
         kernel_initializer="he_normal",
         name="predictions",
         dtype="float32",  # stable softmax under mixed precision
@@ -98,20 +108,22 @@ for _name, _n, _params, _dropout, _article_note in (
     ("resnet50_v1_dropout", 8, 763_882, True, "article 001's deeper variant"),
     ("resnet56_v1", 9, 861_770, False, "the standard He et al. depth, same block as article 001"),
 ):
-    register_model(
-        _name,
-        builder=build_resnet_v1,
-        config=ResNetConfig(
-            blocks_per_stage=_n,
-            block_dropout=0.3 if _dropout else 0.0,
-            head_dropout=0.4 if _dropout else 0.0,
-        ),
-        family="resnet_v1",
-        article="001",
-        description=f"ResNet-{6 * _n + 2} v1 (n={_n}), {_article_note}"
-        + (f"; {_DROPOUT}." if _dropout else "."),
-        num_params=_params,
-        preprocessing=RESCALE_0_1,
-        default_recipe="article_001",
-        min_input_size=29,
+    MODELS.append(
+        ModelSpec(
+            name=_name,
+            builder=build_resnet_v1,
+            config=ResNetConfig(
+                blocks_per_stage=_n,
+                block_dropout=0.3 if _dropout else 0.0,
+                head_dropout=0.4 if _dropout else 0.0,
+            ),
+            family="resnet_v1",
+            article="001",
+            description=f"ResNet-{6 * _n + 2} v1 (n={_n}), {_article_note}"
+            + (f"; {_DROPOUT}." if _dropout else "."),
+            num_params=_params,
+            preprocessing=RESCALE_0_1,
+            default_recipe="article_001",
+            min_input_size=29,
+        )
     )

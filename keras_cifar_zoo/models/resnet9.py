@@ -18,8 +18,11 @@ from typing import Any
 
 from keras import initializers, layers, regularizers
 
+from keras_cifar_zoo.models.spec import ModelSpec
 from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE
-from keras_cifar_zoo.registry import register_model
+
+MODELS: list[ModelSpec] = []
+"""Every variant of this family, in registration order."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +48,14 @@ class ResNet9Config:
     bn_epsilon: float = 1e-5
 
 
-def build_resnet9(x: Any, config: ResNet9Config, *, num_classes: int, include_top: bool) -> Any:
+def build_resnet9(
+    x: Any,
+    config: ResNet9Config,
+    *,
+    num_classes: int,
+    include_top: bool,
+    classifier_activation: str | None = "softmax",
+) -> Any:
     """Builds a ResNet-9 on tensor ``x``; returns the output tensor."""
     l2 = regularizers.L2(config.weight_decay / 2)
     # PyTorch's default for Conv2d and Linear: uniform in +-1/sqrt(fan_in)
@@ -80,7 +90,7 @@ def build_resnet9(x: Any, config: ResNet9Config, *, num_classes: int, include_to
     x = layers.Rescaling(config.logit_scale, name="logit_scale")(x)
     return layers.Dense(
         num_classes,
-        activation="softmax",
+        activation=classifier_activation,
         use_bias=False,
         kernel_initializer=torch_default,
         kernel_regularizer=l2,
@@ -89,17 +99,19 @@ def build_resnet9(x: Any, config: ResNet9Config, *, num_classes: int, include_to
     )(x)
 
 
-register_model(
-    "resnet9",
-    builder=build_resnet9,
-    config=ResNet9Config(),
-    family="resnet9",
-    article="zoo",
-    description="ResNet-9 after David Page's DAWNBench network (64-128-256-512 filters, "
-    "residual pairs after stages 1 and 3, global max pool, logits scaled by 1/8): the zoo's "
-    "fast model for time-to-94% training, not from the seed articles.",
-    num_params=6_577_600,
-    preprocessing=CIFAR10_ZSCORE,
-    default_recipe="fast_resnet9",
-    min_input_size=8,
+MODELS.append(
+    ModelSpec(
+        name="resnet9",
+        builder=build_resnet9,
+        config=ResNet9Config(),
+        family="resnet9",
+        article="zoo",
+        description="ResNet-9 after David Page's DAWNBench network (64-128-256-512 filters, "
+        "residual pairs after stages 1 and 3, global max pool, logits scaled by 1/8): the zoo's "
+        "fast model for time-to-94% training, not from the seed articles.",
+        num_params=6_577_600,
+        preprocessing=CIFAR10_ZSCORE,
+        default_recipe="fast_resnet9",
+        min_input_size=8,
+    )
 )

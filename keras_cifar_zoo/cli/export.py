@@ -1,0 +1,100 @@
+"""``keras-cifar-zoo export NAME --weights W --format F --out PATH``: a model for serving."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+from typing import Any
+
+from keras_cifar_zoo.errors import ZooError
+from keras_cifar_zoo.export import FORMATS, check_output_path
+
+
+def new_path(text: str) -> Path:
+    """``--out``: a path that does not exist yet and whose folders can be created."""
+    try:
+        return check_output_path(text)
+    except ZooError as exc:
+        # argparse adds its own "argument --out:" prefix; drop the library's "Received:" tail.
+        raise argparse.ArgumentTypeError(str(exc).partition(" Received: ")[0]) from None
+
+
+def register(subparsers: Any) -> None:
+    """Adds the ``export`` command."""
+    parser = subparsers.add_parser(
+        "export",
+        help="export a model as a TensorFlow SavedModel, ONNX or LiteRT file for serving",
+        description="Build a zoo model with its weights and export it with Keras's "
+        "model.export: a TensorFlow SavedModel folder, an .onnx file or a LiteRT .tflite file. "
+        "The artifact takes raw RGB pixels in 0-255 (float32, batch x 32 x 32 x 3) and returns "
+        "the class probabilities. --out must not exist: nothing is overwritten, and a failed "
+        "export leaves nothing behind. onnx needs the export extra: "
+        'pip install "keras-cifar-zoo[export]".',
+    )
+    parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
+    parser.add_argument(
+        "--weights",
+        required=True,
+        help="a .weights.h5/.weights.json/.keras file, 'cifar10' or 'cifar10:<tag>'",
+    )
+    parser.add_argument(
+        "--format",
+        choices=tuple(FORMATS),
+        default="tf_saved_model",
+        help="tf_saved_model (a folder, the default), onnx (a .onnx file) or litert "
+        "(a .tflite file)",
+    )
+    parser.add_argument(
+        "--out", type=new_path, required=True, help="the folder or file to create (must not exist)"
+    )
+    parser.add_argument(
+        "--hub-dir",
+        help="local hub mirror holding <repo_id>/ folders (default: $KERAS_CIFAR_ZOO_HUB)",
+    )
+    parser.add_argument("--cache-dir", help="cache folder (default: huggingface_hub's / Keras's)")
+    parser.add_argument("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)")
+    parser.add_argument("--revision", help="Hub revision (default: the manifest's)")
+    parser.add_argument(
+        "--offline", action="store_true", help="never use the network; only use the cache"
+    )
+    parser.set_defaults(
+        handler=_export,
+        flags={
+            "weights": "--weights PATH",
+            "format": "--format FORMAT",
+            "path": "--out PATH",
+            "hub_dir": "--hub-dir PATH",
+            "cache_dir": "--cache-dir PATH",
+            "local_files_only": "--offline",
+            "endpoint": "--endpoint URL",
+            "revision": "--revision REV",
+        },
+    )
+
+
+def _export(args: argparse.Namespace) -> int:
+    from keras_cifar_zoo.export import export_model
+
+    options: dict[str, Any] = {
+        "hub_dir": args.hub_dir,
+        "cache_dir": args.cache_dir,
+        "endpoint": args.endpoint,
+        "revision": args.revision,
+    }
+    if args.offline:
+        options["local_files_only"] = True
+    start = time.perf_counter()
+    path = export_model(
+        args.name,
+        args.out,
+        format=args.format,
+        weights=args.weights,
+        **{k: v for k, v in options.items() if v is not None},
+    )
+    seconds = time.perf_counter() - start
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    size = sum(p.stat().st_size for p in files)
+    print(f"exported {args.name} ({args.weights}) as {args.format} in {seconds:.1f} s")
+    print(f"{path}  {size:,} bytes")
+    return 0

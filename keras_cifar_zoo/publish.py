@@ -1,0 +1,967 @@
+"""Publishing a trained checkpoint: a Hugging Face repository folder plus its manifest entry.
+
+:func:`publish` measures a checkpoint with this package's ``evaluate`` and writes
+``<root>/hub/<repo_id>/`` as Keras itself writes a model saved to the Hub
+(``model.save("hf://...")``), so that ``keras.saving.load_model("hf://<repo_id>")`` loads it
+without this package. The folder holds:
+
+- ``config.json``, ``metadata.json``, ``model.weights.h5``: written by
+  ``keras.saving.save_model(model, folder, zipped=False)`` (its empty ``assets/`` folder left
+  out). The weights are stored as float16 when that changes the evaluated accuracy by at most
+  ``fp16_tolerance``; Keras and this package cast them back to float32 when loading;
+- ``keras_cifar_zoo.json``: the zoo's record of the checkpoint (model, tag, weights file,
+  dtype, preprocessing, recipe);
+- ``README.md``: the model card, with Hugging Face YAML metadata;
+- ``training_log.csv``: the per-epoch training log, when one is given.
+
+The weights files, the ones this package downloads and verifies, are hashed into
+``<root>/weights_manifest.json``. ``push=True`` uploads the folder (:func:`hub.push_folder`);
+:func:`refresh_model_cards` rewrites the cards and records from the manifest.
+
+A checkpoint sharded with ``max_shard_size`` cannot take Keras's layout (``load_model`` reads
+one ``model.weights.h5``): it is stored as before, as ``model.weights.json`` and its
+``model_NNNNN.weights.h5`` shards beside the record, card and log, without ``config.json`` or
+``metadata.json``, and it loads through this package only.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from keras_cifar_zoo.data import check_dataset
+from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError
+from keras_cifar_zoo.preprocessing import Preprocessing
+from keras_cifar_zoo.registry import build_model, get_info
+from keras_cifar_zoo.weights import hub, resolve_weights
+from keras_cifar_zoo.weights.loading import load_checkpoint, open_checkpoint
+from keras_cifar_zoo.weights.manifest import (
+    DATASET,
+    DATASET_LABELS,
+    MANIFEST_FILE,
+    CheckpointEntry,
+    FileRecord,
+    Manifest,
+    Metrics,
+    RecipeRecord,
+    SeedRun,
+    check_against_registry,
+    load_manifest,
+    parse_entry,
+    write_manifest,
+)
+from keras_cifar_zoo.weights.storage import cast_weights_file
+
+__all__ = [
+    "PublishResult",
+    "cast_weights_file",
+    "default_repo_id",
+    "publish",
+    "refresh_model_cards",
+    "sha256_and_size",
+]
+
+logger = logging.getLogger(__name__)
+
+HUB_FOLDER = "hub"
+WEIGHTS_NAME = "model.weights.h5"
+KERAS_CONFIG = "config.json"
+KERAS_METADATA = "metadata.json"
+RECORD_NAME = "keras_cifar_zoo.json"
+CARD_NAME = "README.md"
+TRAINING_LOG_NAME = "training_log.csv"
+ZOO_LIBRARY = "keras-cifar-zoo"
+_WEIGHTS_SUFFIXES = (".weights.h5", ".weights.json")
+# What publish writes into a repository folder (besides the weights); it replaces these and
+# leaves anything else there alone.
+_WRITTEN = (KERAS_CONFIG, KERAS_METADATA, "assets", RECORD_NAME, CARD_NAME, TRAINING_LOG_NAME)
+_TAG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+_FLOAT16_MAX = float(np.finfo(np.float16).max)
+_RUN_KEYS = ("epochs", "wall_time_s", "hardware", "backend", "training_data")
+
+Evaluator = Callable[[keras.Model], Mapping[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishResult:
+    """What :func:`publish` wrote.
+
+    Attributes:
+        folder: The repository folder ``<root>/hub/<repo_id>/``.
+        entry: The manifest entry written.
+        manifest_path: The manifest file updated.
+        float32_accuracy: Accuracy of the checkpoint as given.
+        float16_accuracy: Accuracy after a float16 round trip (None if not measured).
+        push: The upload result (None without ``push``).
+    """
+
+    folder: Path
+    entry: CheckpointEntry
+    manifest_path: Path
+    float32_accuracy: float
+    float16_accuracy: float | None
+    push: hub.PushResult | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Measured:
+    """The storage dtype chosen and what the checkpoint measures (float16: None if not run)."""
+
+    dtype: str
+    float32: Mapping[str, Any]
+    float16: Mapping[str, Any] | None
+
+    @property
+    def stored(self) -> Mapping[str, Any]:
+        """What the stored weights measure."""
+        return self.float16 if self.dtype == "float16" else self.float32
+
+    def accuracies(self) -> tuple[float, float | None]:
+        """(float32 accuracy, float16 accuracy or None)."""
+        half = None if self.float16 is None else float(self.float16["accuracy"])
+        return float(self.float32["accuracy"]), half
+
+    def __str__(self) -> str:
+        return f"{self.dtype}, accuracy {self.stored['accuracy']:.4f}"
+
+
+def default_repo_id(name: str, tag: str, dataset: str = DATASET) -> str:
+    """The Hub repository a checkpoint is published to: ``keras-cifar-zoo/<name>-<tag>``,
+    with the dataset before the tag when it is not CIFAR-10 (``<name>-cifar100-<tag>``)."""
+    middle = "" if dataset == DATASET else f"-{dataset}"
+    return f"keras-cifar-zoo/{name}{middle}-{tag}"
+
+
+def sha256_and_size(path: str | os.PathLike) -> FileRecord:
+    """The manifest record (name, sha256, size) of a file."""
+    path = Path(path)
+    return FileRecord(path.name, hub.file_hash(path), path.stat().st_size)
+
+
+def publish(
+    name: str,
+    checkpoint: str | os.PathLike,
+    *,
+    tag: str = "article",
+    dataset: str = DATASET,
+    root: str | os.PathLike = ".",
+    repo_id: str | None = None,
+    revision: str = "main",
+    default: bool | None = None,
+    recipe: str | None = None,
+    recipe_settings: Mapping[str, Any] | None = None,
+    run_info: Mapping[str, Any] | None = None,
+    data: tuple[Any, Any] | None = None,
+    data_name: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    evaluate_fn: Evaluator | None = None,
+    preprocessing: Preprocessing | None = None,
+    dtype: str = "auto",
+    fp16_tolerance: float = 0.0005,
+    max_shard_size: float | None = None,
+    training_log: str | os.PathLike | None = None,
+    notes: str = "",
+    push: bool = False,
+    dry_run: bool = False,
+    token: str | bool | None = None,
+    endpoint: str | None = None,
+) -> PublishResult:
+    """Publishes a trained checkpoint into ``<root>/hub/<repo_id>/`` and the manifest.
+
+    The folder gets the files the module docstring lists; files of an earlier publish of the
+    same checkpoint are replaced, anything else in the folder stays.
+
+    Args:
+        name: The zoo model the checkpoint belongs to.
+        checkpoint: A ``.weights.h5``, ``.weights.json`` or ``.keras`` file of that model.
+        tag: Checkpoint tag (``weights="cifar10:<tag>"``), lower case ``[a-z0-9_.-]``.
+        dataset: ``"cifar10"`` or ``"cifar100"``: what the checkpoint was trained on and is
+            measured on (``weights="cifar100:<tag>"`` selects a CIFAR-100 one).
+        root: Repository root holding ``hub/`` and ``weights_manifest.json``.
+        repo_id: Hub repository; default ``keras-cifar-zoo/<name>-<tag>``.
+        revision: Hub revision recorded in the manifest (replaced by the commit on push).
+        default: Make it the model's default checkpoint; default: if it has none yet (or
+            this tag already is).
+        recipe: Recipe name; default ``run_info["recipe"]``.
+        recipe_settings: The recipe's settings; default ``get_recipe(recipe).to_config()``.
+        run_info: How it was trained: ``epochs``, ``wall_time_s``, ``hardware``,
+            ``backend``, ``training_data`` (required), ``keras_version``, ``seed``,
+            ``seed_runs``, ``data``,
+            ``date``, ``recipe`` (optional): the keys of the manifest's ``metrics``, as
+            ``scripts/train_checkpoints.py`` and ``train-plan`` write them in ``metrics.json``.
+        data: ``(images, labels)`` to evaluate on; default: the test set of ``dataset``.
+        data_name: The test-set copy the metrics are measured on; default
+            ``describe_copy(data_dir)`` when measuring on ``data_dir``, else
+            ``run_info["data"]``.
+        data_dir: Where the test set is looked for first.
+        evaluate_fn: ``model -> {accuracy, loss, num_images}``; default
+            ``keras_cifar_zoo.evaluate`` on ``data``.
+        preprocessing: The preprocessing the checkpoint was trained with; default: stored
+            in a ``.keras`` file, the ImageNet weights' for a recipe starting from them,
+            else the model's.
+        dtype: ``"auto"`` (float16 if the accuracy holds), ``"float16"`` or ``"float32"``.
+            A checkpoint whose weights are float16 values already (stored as float16) is
+            stored as float16 under ``"auto"`` and measured once.
+        fp16_tolerance: Largest accuracy change (absolute, 0.0005 = 0.05 points) that
+            float16 storage may cause under ``"auto"``.
+        max_shard_size: Shard the weights into files of at most this many GB (Keras's
+            ``max_shard_size``); default one file. A sharded checkpoint has no Keras
+            ``config.json`` (see the module docstring).
+        training_log: The per-epoch training log, a CSV with an ``epoch`` column (the
+            ``history.csv`` that ``fit_cifar10`` writes in its ``checkpoint_dir``); copied
+            into the folder as ``training_log.csv``.
+        notes: Free text for the manifest and model card (e.g. a missed target).
+        push: Upload the folder to the Hub afterwards.
+        dry_run: List what ``push`` would upload and upload nothing (implies ``push``).
+        token: Hub token for the upload.
+        endpoint: Hub URL for the upload (default ``HF_ENDPOINT``).
+
+    Returns:
+        A :class:`PublishResult`.
+
+    Raises:
+        InvalidArgumentError: For a bad argument, missing training information, a
+            ``repo_id`` whose folder holds another checkpoint, a training log that is not a
+            per-epoch CSV, or a checkpoint that does not fit the model.
+        ManifestError: If the manifest (old or new) breaks its schema or the registry.
+        HubError: If the upload fails.
+
+    Example:
+        >>> publish("resnet20_v1", "runs/r20/model.keras", tag="article",
+        ...         run_info={"epochs": 200, "wall_time_s": 40000.0, "hardware": "2 CPU cores",
+        ...                   "backend": "tensorflow", "training_data": "lossless copy"},
+        ...         data_dir=".data", training_log="runs/r20/history.csv")  # doctest: +SKIP
+    """
+    # 1. Validate every input before anything is loaded or written.
+    info = get_info(name)
+    _check_arguments(tag, dtype, default)
+    dataset = check_dataset(dataset)
+    repo_id = repo_id or default_repo_id(name, tag, dataset)
+    runinfo = _run_info(run_info)
+    recipe_name, settings = _recipe(recipe, recipe_settings, runinfo)
+    data_label = _data_label(data_name, data, data_dir, runinfo, dataset)
+    log = _training_log(training_log)
+    evaluate_fn = evaluate_fn or _default_evaluator(data, data_dir, dataset)
+    root = Path(root)
+    folder, manifest_path = root / HUB_FOLDER / repo_id, root / MANIFEST_FILE
+    _check_repo_is_free(_read_entries(manifest_path), name, tag, repo_id, dataset)
+
+    # 2. The checkpoint as given (float32 in memory), with the preprocessing it was trained with.
+    preprocessing = _preprocessing(name, checkpoint, preprocessing, settings)
+    model = _build_and_load(name, checkpoint, preprocessing)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        # 3. Measure float32, and float16 where it may be stored; choose the storage dtype.
+        measured = _measure(
+            name, model, preprocessing, evaluate_fn, dtype, fp16_tolerance, max_shard_size, scratch
+        )
+        # 4. Stage the repository files; validate the new manifest before touching the folder.
+        stage = scratch / "stage"
+        weights = _stage_files(model, stage, measured.dtype, max_shard_size, log)
+        entry = CheckpointEntry(
+            model=name,
+            tag=tag,
+            default=False,  # decided with the other entries
+            repo_id=repo_id,
+            revision=revision,
+            files=tuple(sha256_and_size(p) for p in weights),
+            dtype=measured.dtype,
+            num_params=model.count_params(),
+            num_classes=int(model.output_shape[-1]),
+            input_shape=(32, 32, 3),
+            preprocessing=preprocessing,
+            recipe=RecipeRecord(name=recipe_name, settings=settings),
+            metrics=_metrics(measured.stored, runinfo, data_label),
+            notes=notes,
+            dataset=dataset,
+        )
+        entries, entry = _updated_manifest(manifest_path, entry, default)
+        # 5. The zoo's record and the model card beside the weights; then the manifest entry.
+        _write_record_and_card(stage, entry, info)
+        _install(stage, folder)
+    write_manifest(entries, manifest_path)
+    logger.info("Published %s to %s (%s)", entry.identifier, folder, measured)
+
+    # 6. Optionally upload the folder, pinning the manifest to the commit uploaded.
+    pushed = None
+    if push or dry_run:
+        pushed = hub.push_folder(
+            folder, repo_id, revision=revision, token=token, endpoint=endpoint, dry_run=dry_run
+        )
+        if pushed.commit and not dry_run:
+            entries, entry = _pinned(entries, entry, pushed.commit, manifest_path)
+    accuracy32, accuracy16 = measured.accuracies()
+    return PublishResult(folder, entry, manifest_path, accuracy32, accuracy16, pushed)
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. Validating the inputs
+
+
+def _check_arguments(tag: Any, dtype: Any, default: Any) -> None:
+    if not isinstance(tag, str) or not _TAG.match(tag):
+        raise InvalidArgumentError(
+            f"tag must be lower case letters, digits, '_', '.' or '-', starting with a letter "
+            f"or digit (e.g. 'article', 'improved'). Received: tag={tag!r}"
+        )
+    if dtype not in ("auto", "float16", "float32"):
+        raise InvalidArgumentError(
+            f"dtype must be 'auto', 'float16' or 'float32'. Received: dtype={dtype!r}"
+        )
+    if default is not None and not isinstance(default, bool):
+        raise InvalidTypeError(
+            f"default must be True, False or None. Received: default={default!r}"
+        )
+
+
+def _run_info(run_info: Mapping[str, Any] | None) -> dict[str, Any]:
+    info = dict(run_info or {})
+    missing = [k for k in _RUN_KEYS if info.get(k) in (None, "")]
+    if missing:
+        raise InvalidArgumentError(
+            f"run_info lacks {', '.join(missing)}: the manifest records how each checkpoint "
+            "was trained (epochs, wall_time_s in seconds, hardware, backend, training_data: "
+            "the copy of the training set, keras_cifar_zoo.data.describe_copy(folder, "
+            "'train')), and nothing is guessed. Pass them (CLI: --run-info FILE or --epochs/"
+            f"--wall-time/--hardware/--backend/--training-data). Received: run_info "
+            f"keys={sorted(info)}"
+        )
+    return info
+
+
+def _recipe(
+    recipe: str | None, settings: Mapping[str, Any] | None, info: Mapping[str, Any]
+) -> tuple[str, dict]:
+    name = recipe or info.get("recipe")
+    if not name:
+        raise InvalidArgumentError(
+            "Say which recipe trained the checkpoint (recipe='article_001', CLI --recipe), so "
+            "the manifest can record it. Received: recipe=None"
+        )
+    if settings is None:
+        from keras_cifar_zoo.training import get_recipe
+
+        settings = get_recipe(name).to_config()
+    return str(name), json.loads(json.dumps(settings))  # plain JSON types only
+
+
+def _data_label(
+    data_name: str | None,
+    data: tuple[Any, Any] | None,
+    data_dir: str | os.PathLike | None,
+    info: Mapping[str, Any],
+    dataset: str,
+) -> str:
+    """Names the test set the metrics are measured on, with its copy."""
+    label = data_name
+    if not label and data is None and data_dir is not None:
+        from keras_cifar_zoo.data import describe_copy
+
+        # what is measured, whatever run_info says
+        label = describe_copy(data_dir, dataset=dataset)
+    label = label or info.get("data")
+    if not label:
+        raise InvalidArgumentError(
+            "data_name must name the data the metrics are measured on, with its copy (e.g. "
+            "'CIFAR-10 test set (10,000 images), lossless copy'), or data_dir must point at a "
+            "copy that says what it is (SOURCE.txt); tables print it beside every number. "
+            "Received: data_name=None"
+        )
+    return str(label)
+
+
+def _training_log(path: str | os.PathLike | None) -> Path | None:
+    """Checks that a training log is a per-epoch CSV: a header with ``epoch``, one row or more."""
+    if path is None:
+        return None
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidArgumentError(
+            f"training_log must be a readable CSV file ({exc}). Received: "
+            f"training_log={str(path)!r}"
+        ) from None
+    if not rows or "epoch" not in rows[0] or not any(rows[1:]):
+        raise InvalidArgumentError(
+            "training_log must be a per-epoch CSV with an 'epoch' column and a row per epoch, "
+            "such as the history.csv fit_cifar10 writes in its checkpoint_dir. Received: "
+            f"training_log={str(path)!r} with header {rows[0] if rows else []}"
+        )
+    return path
+
+
+def _default_evaluator(data: Any, data_dir: Any, dataset: str = DATASET) -> Evaluator:
+    def run(model: keras.Model) -> Mapping[str, Any]:
+        from keras_cifar_zoo.training import evaluate
+
+        return evaluate(model, data=data, data_dir=data_dir, dataset=dataset)
+
+    return run
+
+
+def _read_entries(manifest_path: Path) -> list[CheckpointEntry]:
+    if not manifest_path.is_file():
+        return []  # a new manifest; written once the entry is validated
+    return list(load_manifest(manifest_path).entries)
+
+
+def _check_repo_is_free(
+    entries: list[CheckpointEntry], name: str, tag: str, repo_id: str, dataset: str = DATASET
+) -> None:
+    """Refuses a repository folder that holds another checkpoint (its files would be replaced)."""
+    for entry in entries:
+        if entry.repo_id == repo_id and (entry.model, entry.dataset, entry.tag) != (
+            name,
+            dataset,
+            tag,
+        ):
+            raise InvalidArgumentError(
+                f"{HUB_FOLDER}/{repo_id}/ already holds {entry.model} {entry.identifier}; "
+                f"publishing {name} with tag {tag!r} there would replace its weights and model "
+                f"card. Use a repository of its own (the default is "
+                f"{default_repo_id(name, tag, dataset)}). Received: repo_id={repo_id!r}"
+            )
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Building the model and loading the checkpoint
+
+
+def _preprocessing(
+    name: str,
+    checkpoint: str | os.PathLike,
+    given: Preprocessing | None,
+    settings: Mapping[str, Any],
+) -> Preprocessing:
+    """The preprocessing the checkpoint was trained with: given, stored in a ``.keras`` file,
+    the ImageNet weights' for a recipe starting from them, else the model's."""
+    if given is not None:
+        return given
+    with open_checkpoint(checkpoint) as ckpt:
+        stored = ckpt.preprocessing
+    if stored is not None:
+        return stored
+    if settings.get("initial_weights") == "imagenet":
+        return resolve_weights(name, "imagenet").preprocessing
+    return get_info(name).preprocessing
+
+
+def _build_and_load(
+    name: str, checkpoint: str | os.PathLike, preprocessing: Preprocessing
+) -> keras.Model:
+    """The zoo model, built with ``preprocessing``, holding the checkpoint's weights."""
+    with open_checkpoint(checkpoint) as ckpt:
+        num_classes = ckpt.num_classes or 10
+    model = build_model(name, num_classes=num_classes, preprocessing=preprocessing)
+    load_checkpoint(model, checkpoint, preprocessing=preprocessing)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Measuring float32 and float16
+
+
+def _measure(
+    name: str,
+    model: keras.Model,
+    preprocessing: Preprocessing,
+    evaluate_fn: Evaluator,
+    dtype: str,
+    fp16_tolerance: float,
+    max_shard_size: float | None,
+    scratch: Path,
+) -> _Measured:
+    """Measures the checkpoint as given and, where float16 storage is possible, after a
+    float16 round trip; chooses the storage dtype (``dtype`` unless ``"auto"``)."""
+    result32 = _evaluate(evaluate_fn, model)
+    logger.info("%s float32: accuracy %.4f", name, result32["accuracy"])
+    if dtype == "float32":
+        return _Measured("float32", result32, None)
+    if _holds_float16_values(model):
+        logger.info("%s: the weights are float16 values already; storing float16", name)
+        return _Measured("float16", result32, result32)
+    if dtype == "auto" and not _fits_float16(model):
+        logger.info("%s: weights exceed the float16 range; storing float32", name)
+        return _Measured("float32", result32, None)
+    files16 = _save_weights(model, scratch / "f16", "float16", max_shard_size)
+    model16 = _build_and_load(name, files16[0], preprocessing)
+    result16 = _evaluate(evaluate_fn, model16)
+    change = abs(result16["accuracy"] - result32["accuracy"])
+    logger.info(
+        "%s float16: accuracy %.4f (change %.4f, tolerance %.4f)",
+        name,
+        result16["accuracy"],
+        change,
+        fp16_tolerance,
+    )
+    if dtype == "auto" and change > fp16_tolerance:
+        return _Measured("float32", result32, result16)
+    return _Measured("float16", result32, result16)
+
+
+def _evaluate(evaluate_fn: Evaluator, model: keras.Model) -> dict[str, Any]:
+    result = dict(evaluate_fn(model))
+    for key in ("accuracy", "loss", "num_images"):
+        if key not in result:
+            raise InvalidArgumentError(
+                f"evaluate_fn must return accuracy, loss and num_images (as "
+                f"keras_cifar_zoo.evaluate does). Received: keys={sorted(result)}"
+            )
+    return result
+
+
+def _fits_float16(model: keras.Model) -> bool:
+    return all(
+        float(np.max(np.abs(keras.ops.convert_to_numpy(w)), initial=0.0)) < _FLOAT16_MAX
+        for w in model.weights
+    )
+
+
+def _holds_float16_values(model: keras.Model) -> bool:
+    """True if every float weight survives a float16 round trip unchanged.
+
+    That is the case for a checkpoint that was stored as float16 already: storing it as
+    float16 again changes no value, so the model measures the same and needs no second
+    evaluation.
+    """
+    for weight in model.weights:
+        array = keras.ops.convert_to_numpy(weight)
+        if array.dtype.kind != "f":
+            continue
+        if not np.array_equal(array, array.astype(np.float16).astype(array.dtype)):
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Staging the repository files
+
+
+def _stage_files(
+    model: keras.Model,
+    stage: Path,
+    dtype: str,
+    max_shard_size: float | None,
+    training_log: Path | None,
+) -> list[Path]:
+    """Writes the model (Keras's layout, or sharded weights) and the training log into
+    ``stage``; returns the weights files, the file to load first."""
+    if max_shard_size is None:
+        weights = _save_keras_model(model, stage, dtype)
+    else:
+        weights = _save_weights(model, stage, dtype, max_shard_size)
+    if training_log is not None:
+        shutil.copyfile(training_log, stage / TRAINING_LOG_NAME)
+    return weights
+
+
+def _save_keras_model(model: keras.Model, folder: Path, dtype: str) -> list[Path]:
+    """``keras.saving.save_model(model, folder, zipped=False)``, the weights cast to ``dtype``
+    and the ``assets/`` folder dropped when empty; returns ``[model.weights.h5]``."""
+    keras.saving.save_model(model, folder, zipped=False)
+    assets = folder / "assets"
+    if assets.is_dir() and not any(assets.iterdir()):
+        assets.rmdir()
+    weights = folder / WEIGHTS_NAME
+    if dtype != "float32":
+        full = folder / f"float32.{WEIGHTS_NAME}"
+        weights.rename(full)
+        cast_weights_file(full, weights, dtype)
+        full.unlink()
+    return [weights]
+
+
+def _save_weights(
+    model: keras.Model, folder: Path, dtype: str, max_shard_size: float | None
+) -> list[Path]:
+    """Saves the model's weights into ``folder`` in ``dtype``; returns the files written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=folder.parent) as tmp:
+        tmp_dir = Path(tmp)
+        if max_shard_size is None:
+            model.save_weights(tmp_dir / WEIGHTS_NAME)
+        else:
+            model.save_weights(tmp_dir / "model.weights.json", max_shard_size=max_shard_size)
+        written = []
+        for path in sorted(tmp_dir.iterdir()):
+            target = folder / path.name
+            if path.name.endswith(".weights.h5"):
+                cast_weights_file(path, target, dtype)
+            else:
+                shutil.copyfile(path, target)
+            written.append(target)
+    index = [p for p in written if p.name.endswith(".weights.json")]
+    if index:  # keep the index's total size true to the stored dtype
+        document = json.loads(index[0].read_text())
+        shards = [p for p in written if p.name.endswith(".weights.h5")]
+        document.setdefault("metadata", {})["total_size"] = float(
+            sum(p.stat().st_size for p in shards)
+        )
+        index[0].write_text(json.dumps(document, indent=4))
+        written = index + shards  # the index first: it is the file to load
+    return written
+
+
+def _metrics(result: Mapping[str, Any], info: Mapping[str, Any], data_label: str) -> Metrics:
+    runs = tuple(
+        SeedRun(int(r["seed"]), float(r["accuracy"]), float(r["loss"]))
+        for r in info.get("seed_runs", ())
+    )
+    return Metrics(
+        accuracy=float(result["accuracy"]),
+        loss=float(result["loss"]),
+        data=str(data_label),
+        num_images=int(result["num_images"]),
+        epochs=int(info["epochs"]),
+        wall_time_s=float(info["wall_time_s"]),
+        hardware=str(info["hardware"]),
+        backend=str(info["backend"]),
+        keras_version=str(info.get("keras_version") or keras.__version__),
+        date=str(info.get("date") or datetime.date.today().isoformat()),
+        training_data=str(info["training_data"]),
+        seed=None if info.get("seed") is None else int(info["seed"]),
+        seed_runs=runs,
+    )
+
+
+def _updated_manifest(
+    manifest_path: Path, entry: CheckpointEntry, default: bool | None
+) -> tuple[list[CheckpointEntry], CheckpointEntry]:
+    """The manifest's entries with ``entry`` (checked against the schema) added or replaced,
+    checked against the registry; and ``entry`` as it stands there (with its ``default``)."""
+    where = f"{entry.model}:{entry.tag}"
+    entry = parse_entry(entry.to_dict(), where=where)
+    entries = _updated(_read_entries(manifest_path), entry, default)
+    check_against_registry(Manifest(entries=tuple(entries), source=str(manifest_path)))
+    return entries, _find(entries, entry)
+
+
+def _updated(
+    entries: list[CheckpointEntry], new: CheckpointEntry, default: bool | None
+) -> list[CheckpointEntry]:
+    others = [e for e in entries if _key(e) != _key(new)]
+    same_model = [e for e in others if (e.model, e.dataset) == (new.model, new.dataset)]
+    replaced = [e for e in entries if _key(e) == _key(new)]
+    if default is None:
+        default = not any(e.default for e in same_model) or any(e.default for e in replaced)
+    new = dataclasses.replace(new, default=default)
+    if default:
+        others = [dataclasses.replace(e, default=False) if e in same_model else e for e in others]
+    elif not any(e.default for e in same_model):
+        raise InvalidArgumentError(
+            f"{new.model} would have no default checkpoint: publish this one with "
+            f"default=True (CLI: --default). Received: default=False"
+        )
+    return [*others, new]
+
+
+def _key(entry: CheckpointEntry) -> tuple[str, str, str]:
+    """What identifies a checkpoint in the manifest."""
+    return (entry.model, entry.dataset, entry.tag)
+
+
+def _find(entries: list[CheckpointEntry], entry: CheckpointEntry) -> CheckpointEntry:
+    return next(e for e in entries if _key(e) == _key(entry))
+
+
+def _install(stage: Path, folder: Path) -> None:
+    """Replaces what an earlier publish wrote into ``folder`` by the staged files."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.iterdir():  # anything publish does not write stays
+        if old.name in _WRITTEN or old.name.endswith(_WEIGHTS_SUFFIXES):
+            if old.is_dir():
+                shutil.rmtree(old)
+            else:
+                old.unlink()
+    for path in sorted(stage.iterdir()):
+        shutil.move(path, folder / path.name)
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The zoo's record and the model card
+
+
+def _write_record_and_card(folder: Path, entry: CheckpointEntry, info: Any) -> None:
+    """Writes ``keras_cifar_zoo.json`` and ``README.md`` for the files already in ``folder``."""
+    (folder / RECORD_NAME).write_text(json.dumps(_config(entry), indent=2) + "\n", encoding="utf-8")
+    card = _model_card(
+        entry,
+        info,
+        keras_layout=_holds_keras_model(folder),
+        training_log=(folder / TRAINING_LOG_NAME).is_file(),
+    )
+    (folder / CARD_NAME).write_text(card, encoding="utf-8")
+
+
+def _config(entry: CheckpointEntry) -> dict[str, Any]:
+    return {
+        "library_name": ZOO_LIBRARY,
+        "model": entry.model,
+        "tag": entry.tag,
+        "weights": entry.identifier,
+        "weights_file": entry.weights_file,
+        "dtype": entry.dtype,
+        "num_params": entry.num_params,
+        "num_classes": entry.num_classes,
+        "input_shape": list(entry.input_shape),
+        "preprocessing": entry.preprocessing.to_config(),
+        "recipe": entry.recipe.name,
+        "keras_version": keras.__version__,
+    }
+
+
+def _is_zoo_record(path: Path) -> bool:
+    """True if ``path`` is the zoo's own record (as ``config.json`` used to be), not Keras's."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and document.get("library_name") == ZOO_LIBRARY
+
+
+def _holds_keras_model(folder: Path) -> bool:
+    """True if ``folder`` holds Keras's layout: a Keras ``config.json`` and ``model.weights.h5``."""
+    config = folder / KERAS_CONFIG
+    return config.is_file() and not _is_zoo_record(config) and (folder / WEIGHTS_NAME).is_file()
+
+
+def _model_card(
+    entry: CheckpointEntry, info: Any, *, keras_layout: bool, training_log: bool
+) -> str:
+    """The ``README.md`` of a repository: YAML metadata, then what the model is, how to load
+    it, how it was trained and measured, its files and its license."""
+    m = entry.metrics
+    origin = "The zoo's own model" if info.article == "zoo" else f"Seed article {info.article}"
+    log = (
+        f"\nThe per-epoch training log is [`{TRAINING_LOG_NAME}`]({TRAINING_LOG_NAME}).\n"
+        if training_log
+        else ""
+    )
+    notes = f"\n## Notes\n\n{entry.notes}\n" if entry.notes else ""
+    return f"""---
+{_card_metadata(entry, info)}
+---
+
+# {entry.model} — {DATASET_LABELS[entry.dataset]} ({entry.tag})
+
+{info.description} {origin}; {entry.num_params:,} parameters, {entry.num_classes} classes.
+Published with keras-cifar-zoo.
+
+## How to use
+
+{_load_snippets(entry, keras_layout)}
+## Training
+
+{_trained_on(m)}: {m.epochs} epochs in {m.wall_time_s / 60:.1f} min on {m.hardware}, \
+{m.backend} backend (Keras {m.keras_version}){_seed(m)}, with the recipe \
+`{entry.recipe.name}` and these settings:
+
+```json
+{json.dumps(dict(entry.recipe.settings), indent=2)}
+```
+
+Preprocessing (inside the model): {entry.preprocessing}
+{log}
+## Results
+
+{_results(entry)}{notes}
+## Files
+
+{_files(entry, keras_layout, training_log)}
+## License
+
+Apache-2.0.
+"""
+
+
+def _card_metadata(entry: CheckpointEntry, info: Any) -> str:
+    from huggingface_hub import EvalResult, ModelCardData
+
+    m = entry.metrics
+    card = ModelCardData(
+        library_name="keras",
+        license="apache-2.0",
+        pipeline_tag="image-classification",
+        tags=["keras", "keras-cifar-zoo", "image-classification", entry.dataset, info.family],
+        datasets=[entry.dataset],
+        metrics=["accuracy"],
+        model_name=f"{entry.model} ({entry.tag})",
+        eval_results=[
+            EvalResult(
+                task_type="image-classification",
+                dataset_type=entry.dataset,
+                dataset_name=m.data,
+                dataset_split="test",
+                metric_type=metric,
+                metric_value=round(value, 6),
+            )
+            for metric, value in (("accuracy", m.accuracy), ("loss", m.loss))
+        ],
+    )
+    return card.to_yaml()
+
+
+def _load_snippets(entry: CheckpointEntry, keras_layout: bool) -> str:
+    package = f"""With keras-cifar-zoo (`pip install keras-cifar-zoo`), which also verifies the \
+weights' sha256:
+
+```python
+from keras_cifar_zoo import load_model
+
+model = load_model("{entry.model}", weights="{entry.identifier}")  # takes raw RGB pixels 0-255
+```
+"""
+    if not keras_layout:
+        why = (
+            f"The weights are sharded (`{entry.weights_file}` and its shards), which "
+            "`keras.saving.load_model` cannot read from a repository"
+            if entry.weights_file.endswith(".weights.json")
+            else "This repository holds no Keras `config.json`"
+        )
+        return f"{why}; load the weights with keras-cifar-zoo.\n\n{package}"
+    return f"""With Keras alone (Keras 3; keras-cifar-zoo is not needed):
+
+```python
+import keras
+
+model = keras.saving.load_model("hf://{entry.repo_id}")
+probabilities = model.predict(images)  # images: (N, 32, 32, 3) raw RGB pixels 0-255
+```
+
+The model takes raw RGB pixels 0-255: its preprocessing is a `Rescaling` layer inside it.
+
+{package}"""
+
+
+def _trained_on(m: Metrics) -> str:
+    return f"Trained on the {m.training_data}" if m.training_data else "Trained"
+
+
+def _seed(m: Metrics) -> str:
+    return "" if m.seed is None else f", seed {m.seed}"
+
+
+def _results(entry: CheckpointEntry) -> str:
+    m = entry.metrics
+    if entry.recipe.settings.get("validation_is_test_set"):
+        selection = (
+            "The recipe, like its article, validates on the test set and stops early on test "
+            "accuracy: when training stopped was decided on test data, so this is not a clean "
+            "held-out number."
+        )
+    else:
+        selection = "Final epoch of a fixed schedule; nothing was selected on the test set."
+    measured = (
+        f"Measured by `keras_cifar_zoo.evaluate` on the stored ({entry.dtype}) weights, on the "
+        f"{m.data}. {selection}"
+    )
+    if m.jpeg_copy_accuracy is not None:
+        measured += (
+            f" On the JPEG q75 copy of the test set the same weights measure "
+            f"{m.jpeg_copy_accuracy * 100:.2f} %."
+        )
+    cells = (
+        f"{m.accuracy * 100:.2f} %",
+        f"{m.loss:.4f}",
+        m.data,
+        f"{m.num_images:,}",
+        str(m.epochs),
+        f"{m.wall_time_s / 60:.1f} min",
+        m.hardware,
+        f"{m.backend} (Keras {m.keras_version})",
+    )
+    table = (
+        "| accuracy | loss | data | images | epochs | training time | hardware | backend |\n"
+        "|---|---|---|---|---|---|---|---|\n"
+        "| " + " | ".join(cells) + " |\n"
+    )
+    return f"{measured}\n\n{table}{_seed_runs(m)}"
+
+
+def _seed_runs(m: Metrics) -> str:
+    """Accuracy over the recipe's seeds, with a row per seed (empty without ``seed_runs``)."""
+    if not m.seed_runs:
+        return ""
+    accs = np.array([r.accuracy for r in m.seed_runs]) * 100
+    spread = accs.std(ddof=1) if len(accs) > 1 else 0.0
+    rows = "\n".join(f"| {r.seed} | {r.accuracy * 100:.2f} % | {r.loss:.4f} |" for r in m.seed_runs)
+    return (
+        f"\nOver {len(accs)} seeds ({', '.join(str(r.seed) for r in m.seed_runs)}): "
+        f"{accs.mean():.2f} ± {spread:.2f} %, each measured the same way.\n\n"
+        f"| seed | accuracy | loss |\n|---|---|---|\n{rows}\n"
+    )
+
+
+def _files(entry: CheckpointEntry, keras_layout: bool, training_log: bool) -> str:
+    weights = "\n".join(f"| `{f.name}` | {f.size:,} | `{f.sha256}` |" for f in entry.files)
+    others = []
+    if keras_layout:
+        others.append(f"`{KERAS_CONFIG}` and `{KERAS_METADATA}` (Keras's model files)")
+    others.append(f"`{RECORD_NAME}` (keras-cifar-zoo's record of the checkpoint)")
+    if training_log:
+        others.append(f"`{TRAINING_LOG_NAME}` (the per-epoch training log)")
+    return (
+        f"The weights, stored as {entry.dtype}; keras-cifar-zoo checks their sha256:\n\n"
+        f"| file | bytes | sha256 |\n|---|---|---|\n{weights}\n\n"
+        f"Beside them: {', '.join(others)} and this card.\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. Pushing
+
+
+def _pinned(
+    entries: list[CheckpointEntry], entry: CheckpointEntry, commit: str, manifest_path: Path
+) -> tuple[list[CheckpointEntry], CheckpointEntry]:
+    """Pins the entry to the commit uploaded and rewrites the manifest."""
+    entries = [dataclasses.replace(e, revision=commit) if e is entry else e for e in entries]
+    write_manifest(entries, manifest_path)
+    return entries, _find(entries, entry)
+
+
+# ---------------------------------------------------------------------------------------------
+# Refreshing the cards
+
+
+def refresh_model_cards(root: str | os.PathLike = ".") -> list[Path]:
+    """Rewrites ``README.md`` and ``keras_cifar_zoo.json`` of every manifest entry under
+    ``<root>/hub/`` from the manifest (after its numbers were re-measured).
+
+    Needs no weights and leaves them, Keras's ``config.json`` and ``metadata.json`` and the
+    training log untouched. A ``config.json`` that is the zoo's record (from before the record
+    moved to ``keras_cifar_zoo.json``) is removed; a Keras one stays.
+
+    Returns:
+        The repository folders rewritten.
+    """
+    root = Path(root)
+    folders = []
+    for entry in load_manifest(root / MANIFEST_FILE).entries:
+        folder = root / HUB_FOLDER / entry.repo_id
+        if not folder.is_dir():
+            raise InvalidArgumentError(
+                f"{folder} does not exist: the manifest lists {entry.model} {entry.identifier} "
+                f"there. Publish it again or remove the entry. Received: root={str(root)!r}"
+            )
+        if _is_zoo_record(folder / KERAS_CONFIG):
+            (folder / KERAS_CONFIG).unlink()
+        _write_record_and_card(folder, entry, get_info(entry.model))
+        folders.append(folder)
+    return folders
