@@ -186,9 +186,10 @@ def accuracy_table() -> str:
     targets = json.loads(TARGETS.read_text(encoding="utf-8"))
     untrained = json.loads(UNTRAINED.read_text(encoding="utf-8"))
     # The data and the hardware most checkpoints share go into notes under the table.
-    data = collections.Counter(e.metrics.data for e in manifest.entries).most_common(1)
+    cifar10 = [e for e in manifest.entries if e.dataset == "cifar10"]
+    data = collections.Counter(e.metrics.data for e in cifar10).most_common(1)
     common_data = data[0][0] if data else ""
-    machines = collections.Counter(_machine(e) for e in manifest.entries).most_common(1)
+    machines = collections.Counter(_machine(e) for e in cifar10).most_common(1)
     common_machine = machines[0][0] if machines else ""
     lines = [
         "| Model | Weights | Article | Parameters | Test accuracy | Article reports | "
@@ -202,7 +203,7 @@ def accuracy_table() -> str:
         article = targets["article"].get(name)
         best = targets["best_published"].get(name)
         article_text = article["text"] if article else "-"
-        entries = manifest.for_model(name)
+        entries = manifest.for_model(name, "cifar10")
         if not entries:
             best_text = f"≥ {best['text']}" if best else "-"
             lines.append(
@@ -280,6 +281,69 @@ def accuracy_table() -> str:
     ]
     lines[0] = lines[0].replace("Test accuracy", "Test accuracy ¹")
     return "\n".join(lines + notes)
+
+
+def cifar100_table() -> str:
+    """The published CIFAR-100 checkpoints, from weights_manifest.json."""
+    from keras_cifar_zoo.weights.manifest import load_manifest
+
+    entries = [e for e in load_manifest(MANIFEST).entries if e.dataset == "cifar100"]
+    lines = [
+        "| Model | Weights | Parameters | Test accuracy ¹ | Starts from | Trained on | Epochs | "
+        "Training time | Hardware |",
+        "|---|---|--:|--:|---|---|--:|--:|---|",
+    ]
+    for e in sorted(entries, key=lambda e: (e.model, e.tag)):
+        m = e.metrics
+        start = e.recipe.settings.get("initial_weights") or "random initialisation"
+        start = f"`{start}` checkpoint" if start == "cifar10" else start
+        weights = f"`{e.identifier}`" + (" (default)" if e.default else "")
+        lines.append(
+            f"| `{e.model}` | {weights} | {e.num_params:,} | {_percent(m.accuracy)} | {start} | "
+            f"{_cell(m.training_data)} | {m.epochs} | {m.wall_time_s / 60:.1f} min | "
+            f"{_cell(_machine(e))} |"
+        )
+    data = entries[0].metrics.data if entries else "CIFAR-100 test set"
+    return "\n".join(
+        [
+            *lines,
+            "",
+            f"¹ Measured by `keras_cifar_zoo.evaluate` through the published float16 files on "
+            f"the {data}; the last epoch of a fixed schedule. A CI test reloads every checkpoint "
+            "through the download path and fails if its accuracy moves by more than 0.1 point.",
+        ]
+    )
+
+
+def transfer_table() -> str:
+    """Fine-tuning against training from scratch on CIFAR-100, from the benchmark's JSON."""
+    reports = sorted(BENCHMARKS.glob("transfer-cifar100-*.json"))
+    if not reports:
+        return "No measurement yet: run the command above."
+    report = json.loads(reports[-1].read_text(encoding="utf-8"))
+    lines = [
+        "| Model | Starts from | Test accuracy (mean ± std) | Runs (seed: accuracy) |",
+        "|---|---|--:|---|",
+    ]
+    for key, stats in report["summary"].items():
+        model, start = key.split("/")
+        runs = [r for r in report["runs"] if (r["model"], r["start"]) == (model, start)]
+        each = ", ".join(f"{r['seed']}: {_percent(r['test_accuracy'])}" for r in runs)
+        origin = "CIFAR-10 checkpoint" if start == "cifar10" else "random initialisation"
+        lines.append(
+            f"| `{model}` | {origin} | {_percent(stats['mean'])} ± "
+            f"{stats['std'] * 100:.2f} | {each} |"
+        )
+    return "\n".join(
+        [
+            *lines,
+            "",
+            f"{report['epochs']} epochs of the recipe `{report['recipe']['name']}` on the first "
+            f"{report['train_images']:,} images of the {report['data']}; measured on the "
+            f"{report['test_images']:,} CIFAR-100 test images. {report['device']}, Keras "
+            f"{report['keras']} on {report['backend']}, {report['date']}.",
+        ]
+    )
 
 
 BENCHMARKS = ROOT / "benchmarks" / "results"
@@ -483,6 +547,8 @@ TABLES: dict[str, Callable[[], str]] = {
     "accuracy": accuracy_table,
     "benchmarks": benchmarks_table,
     "time-to-94": time_to_94_table,
+    "cifar100": cifar100_table,
+    "transfer": transfer_table,
     "recipes": recipes_table,
     **{f"article-{n}": functools.partial(article_models_table, n) for n in ARTICLES},
 }

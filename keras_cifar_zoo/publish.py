@@ -455,6 +455,12 @@ def _preprocessing(
         return given
     with open_checkpoint(checkpoint) as ckpt:
         stored = ckpt.preprocessing
+    initial = settings.get("initial_weights")
+    if stored is not None and stored.name == "custom" and initial:
+        # A fine-tuned model keeps the preprocessing of the weights it started from: name it so.
+        start = resolve_weights(name, initial)
+        if start is not None and start.preprocessing and start.preprocessing.computes_like(stored):
+            return start.preprocessing
     if stored is not None:
         return stored
     if settings.get("initial_weights") == "imagenet":
@@ -751,7 +757,7 @@ def _model_card(
     log = (
         f"\nThe per-epoch training log is [`{TRAINING_LOG_NAME}`]({TRAINING_LOG_NAME}).\n"
         if training_log
-        else ""
+        else "\nThe per-epoch training log of this run was not kept.\n"
     )
     notes = f"\n## Notes\n\n{entry.notes}\n" if entry.notes else ""
     return f"""---

@@ -43,7 +43,7 @@ def main() -> int:
 
     manifest = load_manifest(ROOT / "weights_manifest.json")
     ranked = sorted(
-        manifest.entries,
+        (e for e in manifest.entries if e.dataset == "cifar10"),  # the demo classifies CIFAR-10
         key=lambda e: e.metrics.accuracy / sum(f.size for f in e.files),
         reverse=True,
     )

@@ -36,18 +36,29 @@ def uint8_images(rng: np.random.Generator) -> np.ndarray:
     return rng.integers(0, 256, size=(4, 32, 32, 3), dtype=np.uint8)
 
 
-@pytest.fixture(scope="session")
-def cifar10_dir() -> Path:
-    """The folder holding ``cifar-10-batches-py/`` (real data); skips the test when absent.
-
-    Looks at ``KERAS_CIFAR_ZOO_DATA`` first (what CI exports), then at the repository's
-    ignored ``.data/`` folder.
-    """
-    candidates = [os.environ.get("KERAS_CIFAR_ZOO_DATA"), ROOT / ".data"]
-    for folder in candidates:
-        if folder and (Path(folder) / "cifar-10-batches-py" / "test_batch").is_file():
+def _real_data(marker: str, env: list[str | None], what: str, tool: str) -> Path:
+    """The first folder of ``env`` (then the ignored ``.data/``) holding ``marker``; skips the
+    test when none does."""
+    for folder in [*env, ROOT / ".data"]:
+        if folder and (Path(folder) / marker).is_file():
             return Path(folder)
     pytest.skip(
-        "real CIFAR-10 not found: set KERAS_CIFAR_ZOO_DATA to a folder holding "
-        "cifar-10-batches-py/ (CI creates it with ../shared/tools/make_cifar10_batches.py)"
+        f"real {what} not found: set KERAS_CIFAR_ZOO_DATA to a folder holding "
+        f"{marker.split('/')[0]}/ (CI creates it with ../shared/tools/{tool})"
     )
+
+
+@pytest.fixture(scope="session")
+def cifar100_dir() -> Path:
+    """The folder holding the real ``cifar-100-python/`` (``KERAS_CIFAR_ZOO_DATA``, where CI
+    writes both datasets, then ``KERAS_CIFAR_ZOO_CIFAR100``, then ``.data/``)."""
+    env = [os.environ.get("KERAS_CIFAR_ZOO_DATA"), os.environ.get("KERAS_CIFAR_ZOO_CIFAR100")]
+    return _real_data("cifar-100-python/test", env, "CIFAR-100", "make_cifar100.py")
+
+
+@pytest.fixture(scope="session")
+def cifar10_dir() -> Path:
+    """The folder holding ``cifar-10-batches-py/`` (real data): ``KERAS_CIFAR_ZOO_DATA`` (what
+    CI exports), then the repository's ignored ``.data/`` folder."""
+    env = [os.environ.get("KERAS_CIFAR_ZOO_DATA")]
+    return _real_data("cifar-10-batches-py/test_batch", env, "CIFAR-10", "make_cifar10_batches.py")

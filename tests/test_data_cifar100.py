@@ -371,18 +371,6 @@ def test_a_folder_with_neither_names_both_layouts(tmp_path):
 # ------------------------------------------------------------------------------ the real copy
 
 
-@pytest.fixture(scope="module")
-def cifar100_dir() -> Path:
-    """The folder holding the real ``cifar-100-python/``; skips the test when absent."""
-    folder = os.environ.get("KERAS_CIFAR_ZOO_CIFAR100")
-    if folder and (Path(folder) / "cifar-100-python" / "test").is_file():
-        return Path(folder)
-    pytest.skip(
-        "real CIFAR-100 not found: set KERAS_CIFAR_ZOO_CIFAR100 to a folder holding "
-        "cifar-100-python/ (create it with python3 ../shared/tools/make_cifar100.py DIR)"
-    )
-
-
 @pytest.mark.slow
 def test_real_dataset_shapes_and_balance(cifar100_dir):
     (x_train, y_train), (x_test, y_test) = load_cifar100(cifar100_dir, download=False)

@@ -276,7 +276,7 @@ def test_num_classes_changes_only_the_classifier(name: str, model: keras.Model):
     # Also without preprocessing: one build checks both switches.
     wide = load_model(name, num_classes=100, include_preprocessing=False)
     assert wide.output.shape == (None, 100)
-    assert not any(isinstance(layer, keras.layers.Rescaling) for layer in wide.layers)
+    assert "preprocessing" not in [layer.name for layer in wide.layers]
     default, changed = _weight_shapes(model), _weight_shapes(wide)
     assert default.pop("preprocessing") == []
     assert default.keys() == changed.keys()
@@ -518,7 +518,11 @@ def test_num_classes_too_small(bad):
         load_model("simple_cnn", num_classes=bad)
 
 
-@pytest.mark.parametrize("bad", [10.0, "10", True, None])
+def test_num_classes_none_means_the_weights_classes_else_10():
+    assert load_model("simple_cnn", num_classes=None).output_shape == (None, 10)
+
+
+@pytest.mark.parametrize("bad", [10.0, "10", True])
 def test_num_classes_wrong_type(bad):
     with pytest.raises(
         InvalidNumClassesError,
