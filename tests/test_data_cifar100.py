@@ -8,7 +8,6 @@ theirs); slow ones read the real copy named by ``KERAS_CIFAR_ZOO_CIFAR100``.
 from __future__ import annotations
 
 import dataclasses
-import os
 import pickle
 import re
 import tarfile
