@@ -221,7 +221,7 @@ def accuracy_table() -> str:
             if e.recipe.settings.get("validation_is_test_set"):
                 accuracy += " ²"
                 test_selected = True
-            if "JPEG" in m.training_data:
+            if "JPEG q75 copy (every pixel" in m.training_data:
                 accuracy += " ⁴"
                 jpeg_trained = True
             vs_article = _versus(m.accuracy, article["accuracy"]) if article else "-"
@@ -269,7 +269,8 @@ def accuracy_table() -> str:
         "",
         f"Article numbers: {_tally(against['article'])}. Best published numbers (improved "
         f"checkpoints): {_tally(against['best'])}. Differences are in percentage points. "
-        "Training time is the wall time of the `fit_cifar10` call.",
+        "Training time is the wall time of the `fit_cifar10` call (for a run resumed across "
+        "calls, the sum of its epoch times).",
         "",
         "Not yet trained:",
         "",

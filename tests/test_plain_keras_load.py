@@ -95,7 +95,7 @@ def test_published_repo_loads_in_plain_keras_with_the_package_predictions(
 ):
     folder, report, images_file = plain_keras_predictions
     plain = np.load(folder / f"{entry.repo_id.replace('/', '--')}.npy")
-    model = load_model(entry.model, weights=f"cifar10:{entry.tag}", hub_dir=HUB)
+    model = load_model(entry.model, weights=entry.identifier, hub_dir=HUB)
     ours = model.predict(np.load(images_file), verbose=0)
     np.testing.assert_array_equal(plain, ours)
     assert report[entry.repo_id] == {
