@@ -14,7 +14,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_cifar_zoo import InvalidArgumentError, UnknownModelError, load_model
+from keras_cifar_zoo import InvalidArgumentError, UnknownModelError, list_models, load_model
 from keras_cifar_zoo import export as export_module
 from keras_cifar_zoo.cli import main
 from keras_cifar_zoo.errors import MissingExportPackageError, OutputExistsError
@@ -379,3 +379,21 @@ def test_parsing_export_does_not_import_keras(argv: list[str]):
     )
     status, heavy = json.loads(done.stdout)
     assert heavy == [] and status in (0, 2)
+
+
+@needs_tf
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list_models())
+def test_every_registry_model_exports_and_serves_its_predictions(
+    name: str, tmp_path: Path, monkeypatch
+):
+    import tensorflow as tf
+
+    model = _capture_model(monkeypatch)
+    out = export_model(name, tmp_path / "sm")
+    images = _images(2)
+    expected = model[0].predict(images.astype("float32"), verbose=0)
+    loaded = tf.saved_model.load(str(out))  # keep it: serve() needs its variables alive
+    served = np.asarray(loaded.serve(images))
+    assert served.shape == (2, 10)
+    assert np.abs(served - expected).max() < TOLERANCE
