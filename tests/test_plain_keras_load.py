@@ -47,12 +47,15 @@ import numpy as np
 images = np.load(sys.argv[1])
 out = {}
 for repo_id in sys.argv[3:]:
-    model = keras.saving.load_model(f"hf://{repo_id}")
+    # a repository on the Hub, or a .keras file saved from a zoo model
+    path = repo_id if repo_id.endswith(".keras") else f"hf://{repo_id}"
+    model = keras.saving.load_model(path)
     out[repo_id] = {
         "layer": type(model.get_layer("preprocessing")).__module__,
         "params": model.count_params(),
     }
-    np.save(f"{sys.argv[2]}/{repo_id.replace('/', '--')}.npy", model.predict(images, verbose=0))
+    name = repo_id.replace("/", "--") if path.startswith("hf://") else "saved.keras"
+    np.save(f"{sys.argv[2]}/{name}.npy", model.predict(images, verbose=0))
 print(json.dumps(out))
 """
 
@@ -63,6 +66,8 @@ def plain_keras_predictions(tmp_path_factory: pytest.TempPathFactory) -> tuple[P
     tmp = tmp_path_factory.mktemp("plain_keras")
     images = np.random.default_rng(7).integers(0, 256, size=(16, 32, 32, 3), dtype=np.uint8)
     np.save(tmp / "images.npy", images)
+    saved = load_model("resnet20_v1", weights="cifar10", hub_dir=HUB)
+    saved.save(tmp / "zoo_model.keras")
     server = HubStandIn(HUB).start()
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "KERAS_CIFAR_ZOO"))}
@@ -75,7 +80,8 @@ def plain_keras_predictions(tmp_path_factory: pytest.TempPathFactory) -> tuple[P
         }
         done = subprocess.run(
             [sys.executable, "-c", PLAIN_KERAS, str(tmp / "images.npy"), str(tmp)]
-            + [entry.repo_id for entry in ENTRIES],
+            + [entry.repo_id for entry in ENTRIES]
+            + [str(tmp / "zoo_model.keras")],
             capture_output=True,
             text=True,
             env=env,
@@ -115,3 +121,14 @@ def test_every_repo_holds_what_keras_writes():
         assert record["model"] == entry.model and record["tag"] == entry.tag
         modules = {layer["module"] for layer in config["config"]["layers"] if "module" in layer}
         assert modules <= {"keras.layers", "keras"}, (entry.repo_id, modules)
+
+
+@pytest.mark.slow
+def test_a_keras_file_saved_from_a_zoo_model_loads_in_plain_keras(plain_keras_predictions):
+    folder, report, images_file = plain_keras_predictions
+    plain = np.load(folder / "saved.keras.npy")
+    model = load_model("resnet20_v1", weights="cifar10", hub_dir=HUB)
+    np.testing.assert_array_equal(plain, model.predict(np.load(images_file), verbose=0))
+    assert report[str(folder / "zoo_model.keras")]["layer"] == (
+        "keras.src.layers.preprocessing.rescaling"
+    )
