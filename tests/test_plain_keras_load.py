@@ -1,4 +1,4 @@
-"""Every published checkpoint loads in plain Keras, without keras-cifar-zoo, as the Hub shows.
+"""Published checkpoints and saved zoo models load in plain Keras, without keras-cifar-zoo.
 
 ``keras.saving.load_model("hf://<repo>")`` runs in a subprocess where importing the package
 fails, against the local Hub stand-in serving the committed ``hub/`` folder; its predictions
