@@ -67,3 +67,17 @@ def test_options_are_typed_where_they_are_declared():
         resolve_weights("vgg16_bn", "imagenet", revision="main")
     with pytest.raises(InvalidTypeError, match=r"local_files_only must be True, False or None"):
         HubOptions(local_files_only="yes")
+
+
+def test_pretrained_weights_load_with_logits_and_with_pooling(uint8_images):
+    import keras
+
+    probabilities = load_model("resnet20_v1", weights="cifar10", hub_dir=HUB)
+    logits = load_model("resnet20_v1", weights="cifar10", hub_dir=HUB, classifier_activation=None)
+    expected = keras.ops.convert_to_numpy(probabilities(uint8_images, training=False))
+    got = keras.ops.convert_to_numpy(keras.ops.softmax(logits(uint8_images, training=False)))
+    assert abs(got - expected).max() < 1e-6
+    features = load_model(
+        "resnet20_v1", weights="cifar10", hub_dir=HUB, include_top=False, pooling="avg"
+    )
+    assert features.output_shape == (None, 64)
