@@ -138,17 +138,18 @@ def test_a_path_below_a_file_is_refused(tmp_path: Path):
 
 
 def test_a_missing_onnx_converter_names_the_install(tmp_path, monkeypatch):
-    monkeypatch.setattr(export_module.importlib.util, "find_spec", _missing("tf2onnx"))
+    # both reported missing, whatever this machine has installed
+    monkeypatch.setattr(export_module.importlib.util, "find_spec", _missing("tf2onnx", "onnx"))
     with pytest.raises(MissingExportPackageError) as caught:
         check_packages("onnx", "tensorflow")
     assert str(caught.value) == (
-        "onnx export on the tensorflow backend needs tf2onnx, not installed here: "
-        'pip install "keras-cifar-zoo[export]" (or pip install tf2onnx). '
+        "onnx export on the tensorflow backend needs tf2onnx and onnx, not installed here: "
+        'pip install "keras-cifar-zoo[export]" (or pip install tf2onnx onnx). '
         "Received: format='onnx'"
     )
     assert isinstance(caught.value, ImportError)
     if keras.backend.backend() == "tensorflow":
-        with pytest.raises(MissingExportPackageError, match=r"needs tf2onnx, not installed"):
+        with pytest.raises(MissingExportPackageError, match=r"needs tf2onnx and onnx, not"):
             export_model(NAME, tmp_path / "m.onnx", format="onnx")
         assert list(tmp_path.iterdir()) == []
 
@@ -343,14 +344,14 @@ def test_cli_names_the_flags_in_its_errors(tmp_path, capsys, monkeypatch):
         "keras-cifar-zoo: error: A litert export is one file whose name ends in .tflite, e.g. "
         f"{str(out.with_suffix('.tflite'))!r}. Received: --out {str(out)!r}"
     )
-    monkeypatch.setattr(export_module.importlib.util, "find_spec", _missing("tf2onnx"))
+    monkeypatch.setattr(export_module.importlib.util, "find_spec", _missing("tf2onnx", "onnx"))
     assert main(["export", NAME, "--weights", "cifar10", "--format", "onnx", "--out", str(out)])
     message = _one_error_line(capsys)
     if keras.backend.backend() == "tensorflow":
         assert message == (
-            "keras-cifar-zoo: error: onnx export on the tensorflow backend needs tf2onnx, not "
-            'installed here: pip install "keras-cifar-zoo[export]" (or pip install tf2onnx). '
-            "Received: --format 'onnx'"
+            "keras-cifar-zoo: error: onnx export on the tensorflow backend needs tf2onnx and "
+            'onnx, not installed here: pip install "keras-cifar-zoo[export]" (or pip install '
+            "tf2onnx onnx). Received: --format 'onnx'"
         )
     assert list(tmp_path.iterdir()) == []
 
