@@ -132,3 +132,10 @@ def test_weights_names_select_the_dataset():
         "keras-cifar-zoo/resnet20_v1-cifar100-finetune"
     )
     assert default_repo_id("resnet20_v1", "improved") == "keras-cifar-zoo/resnet20_v1-improved"
+
+
+def test_the_cli_offers_the_datasets_the_package_knows():
+    from keras_cifar_zoo.cli import _args
+    from keras_cifar_zoo.data import DATASETS
+
+    assert _args.DATASETS == tuple(DATASETS)

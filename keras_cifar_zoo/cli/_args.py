@@ -69,3 +69,37 @@ def folder(text: str) -> Path:
             f"{text!r} is a file; pass a folder (it is created if missing)"
         )
     return path
+
+
+DATASETS = ("cifar10", "cifar100")
+"""The ``--dataset`` choices (``keras_cifar_zoo.data.DATASETS``, which ``--help`` must not
+import)."""
+
+HUB_FLAGS = {
+    "hub_dir": "--hub-dir PATH",
+    "cache_dir": "--cache-dir PATH",
+    "local_files_only": "--offline",
+    "endpoint": "--endpoint URL",
+    "revision": "--revision REV",
+}
+"""How the hub options are spelled on the command line, for error messages."""
+
+
+def add_dataset(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--dataset cifar10|cifar100`` (default cifar10); ``what`` says what it selects."""
+    parser.add_argument(
+        "--dataset", choices=DATASETS, default="cifar10", help=f"{what} (default: cifar10)"
+    )
+
+
+def add_hub_options(parser: argparse.ArgumentParser, offline: str) -> None:
+    """Where published weights come from: ``--hub-dir``, ``--cache-dir``, ``--endpoint``,
+    ``--revision`` and ``--offline`` (whose help is ``offline``)."""
+    parser.add_argument(
+        "--hub-dir",
+        help="local hub mirror holding <repo_id>/ folders (default: $KERAS_CIFAR_ZOO_HUB)",
+    )
+    parser.add_argument("--cache-dir", help="cache folder (default: huggingface_hub's / Keras's)")
+    parser.add_argument("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)")
+    parser.add_argument("--revision", help="Hub revision (default: the manifest's)")
+    parser.add_argument("--offline", action="store_true", help=offline)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from keras_cifar_zoo.cli._args import HUB_FLAGS, add_hub_options
 from keras_cifar_zoo.errors import ZooError
 from keras_cifar_zoo.export import FORMATS, check_output_path
 
@@ -48,27 +49,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--out", type=new_path, required=True, help="the folder or file to create (must not exist)"
     )
-    parser.add_argument(
-        "--hub-dir",
-        help="local hub mirror holding <repo_id>/ folders (default: $KERAS_CIFAR_ZOO_HUB)",
-    )
-    parser.add_argument("--cache-dir", help="cache folder (default: huggingface_hub's / Keras's)")
-    parser.add_argument("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)")
-    parser.add_argument("--revision", help="Hub revision (default: the manifest's)")
-    parser.add_argument(
-        "--offline", action="store_true", help="never use the network; only use the cache"
-    )
+    add_hub_options(parser, "never use the network; only use the cache")
     parser.set_defaults(
         handler=_export,
         flags={
             "weights": "--weights PATH",
             "format": "--format FORMAT",
             "path": "--out PATH",
-            "hub_dir": "--hub-dir PATH",
-            "cache_dir": "--cache-dir PATH",
-            "local_files_only": "--offline",
-            "endpoint": "--endpoint URL",
-            "revision": "--revision REV",
+            **HUB_FLAGS,
         },
     )
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keras_cifar_zoo.cli import CommandError
-from keras_cifar_zoo.cli._args import folder, png_file, positive_int
+from keras_cifar_zoo.cli._args import add_dataset, folder, png_file, positive_int
 
 if TYPE_CHECKING:  # NumPy and Keras are imported by the handlers, not by --help
     import numpy as np
@@ -27,12 +27,7 @@ def register(subparsers: Any) -> None:
         "output folder gets model.keras and the training state every epoch; rerunning resumes.",
     )
     parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
-    parser.add_argument(
-        "--dataset",
-        choices=("cifar10", "cifar100"),
-        default="cifar10",
-        help="the data to train on (default: cifar10)",
-    )
+    add_dataset(parser, "the data to train on")
     parser.add_argument(
         "--weights",
         help="start from these weights ('cifar10', 'cifar10:<tag>', 'imagenet' or a file): "
@@ -63,12 +58,7 @@ def register(subparsers: Any) -> None:
         required=True,
         help="a .weights.h5/.weights.json/.keras file, 'cifar10[:<tag>]' or 'cifar100[:<tag>]'",
     )
-    parser.add_argument(
-        "--dataset",
-        choices=("cifar10", "cifar100"),
-        default="cifar10",
-        help="the test set (default: cifar10)",
-    )
+    add_dataset(parser, "the test set")
     parser.add_argument(
         "--data-dir", help="folder holding cifar-10-batches-py/ (or cifar-100-python/)"
     )

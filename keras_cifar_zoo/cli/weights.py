@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any
 
 from keras_cifar_zoo.cli import UsageError
-from keras_cifar_zoo.cli._args import folder, positive_float, positive_int
+from keras_cifar_zoo.cli._args import (
+    HUB_FLAGS,
+    add_dataset,
+    add_hub_options,
+    folder,
+    positive_float,
+    positive_int,
+)
 
 
 def register(subparsers: Any) -> None:
@@ -21,36 +28,16 @@ def register(subparsers: Any) -> None:
         "is. Later loads then work offline (HF_HUB_OFFLINE=1).",
     )
     parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
-    parser.add_argument(
-        "--dataset",
-        choices=("cifar10", "cifar100"),
-        default="cifar10",
-        help="whose checkpoint (default: cifar10)",
-    )
+    add_dataset(parser, "whose checkpoint")
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--tag", help="checkpoint tag (default: the model's default checkpoint)")
     which.add_argument(
         "--imagenet", action="store_true", help="fetch the ImageNet VGG file into Keras's cache"
     )
-    parser.add_argument(
-        "--hub-dir",
-        help="local hub mirror holding <repo_id>/ folders (default: $KERAS_CIFAR_ZOO_HUB)",
-    )
-    parser.add_argument("--cache-dir", help="cache folder (default: huggingface_hub's / Keras's)")
-    parser.add_argument("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)")
-    parser.add_argument("--revision", help="Hub revision (default: the manifest's)")
-    parser.add_argument(
-        "--offline", action="store_true", help="never use the network; only check the cache"
-    )
+    add_hub_options(parser, "never use the network; only check the cache")
     parser.set_defaults(
         handler=_download,
-        flags={
-            "hub_dir": "--hub-dir PATH",
-            "cache_dir": "--cache-dir PATH",
-            "local_files_only": "--offline",
-            "endpoint": "--endpoint URL",
-            "revision": "--revision REV",
-        },
+        flags=HUB_FLAGS,
     )
 
     parser = subparsers.add_parser(
@@ -67,12 +54,7 @@ def register(subparsers: Any) -> None:
         "--checkpoint", required=True, help="a .weights.h5, .weights.json or .keras file"
     )
     parser.add_argument("--tag", default="article", help="checkpoint tag (default: article)")
-    parser.add_argument(
-        "--dataset",
-        choices=("cifar10", "cifar100"),
-        default="cifar10",
-        help="what the checkpoint was trained on and is measured on (default: cifar10)",
-    )
+    add_dataset(parser, "what the checkpoint was trained on and is measured on")
     parser.add_argument(
         "--root",
         type=folder,
