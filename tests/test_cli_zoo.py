@@ -254,6 +254,9 @@ def test_help_is_fast():
         ["lst"],
         ["predict", "simple_cnn", "x.png", "--weights", "w.keras", "--top", "0"],
         ["demo", "--out", "grid.jpg"],
+        ["export", "--help"],
+        ["export", "simple_cnn", "--weights", "cifar10", "--format", "pdf", "--out", "x"],
+        ["export", "simple_cnn", "--weights", "cifar10", "--out", "."],
     ],
 )
 def test_parsing_does_not_import_keras(argv: list[str]):

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import hub_stand_in
@@ -354,32 +350,6 @@ def test_cli_names_the_flags_in_its_errors(tmp_path, capsys, monkeypatch):
             "tf2onnx onnx). Received: --format 'onnx'"
         )
     assert list(tmp_path.iterdir()) == []
-
-
-@pytest.mark.parametrize(
-    "argv",
-    [
-        ["export", "--help"],
-        ["export", NAME, "--weights", "cifar10", "--format", "pdf", "--out", "x"],
-        ["export", NAME, "--weights", "cifar10", "--out", "."],
-    ],
-)
-def test_parsing_export_does_not_import_keras(argv: list[str]):
-    code = textwrap.dedent(
-        f"""
-        import contextlib, io, json, sys
-        from keras_cifar_zoo.cli import main
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            status = main({argv!r})
-        heavy = sorted({{m.split(".")[0] for m in sys.modules}} & {{"keras", "tensorflow", "jax"}})
-        print(json.dumps([status, heavy]))
-        """
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
-    )
-    status, heavy = json.loads(done.stdout)
-    assert heavy == [] and status in (0, 2)
 
 
 @needs_tf

@@ -138,4 +138,4 @@ def test_the_cli_offers_the_datasets_the_package_knows():
     from keras_cifar_zoo.cli import _args
     from keras_cifar_zoo.data import DATASETS
 
-    assert _args.DATASETS == tuple(DATASETS)
+    assert tuple(DATASETS) == _args.DATASETS
