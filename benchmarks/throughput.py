@@ -14,8 +14,9 @@ so that no data or download is needed: ImageNet initial weights (``vgg19_bn_pret
 validation on the CIFAR-10 test set (``vgg_lite``'s article 004 recipe). The JSON is rewritten
 after every model, and the table is printed last.
 
-Precision defaults to float32 and mixed_bfloat16 on an accelerator, and to float32 alone on a
-CPU, where bfloat16 brings no speed-up (see docs/benchmarks.md).
+Precision defaults to float32 and mixed_bfloat16 on an accelerator and on a CPU with bfloat16
+instructions (AVX-512 BF16 or AMX), and to float32 alone on other CPUs, where bfloat16 is
+emulated and slower (see docs/benchmarks.md).
 
     KERAS_BACKEND=jax python benchmarks/throughput.py \\
         --json benchmarks/results/throughput-h100-jax-YYYY-MM-DD.json --images 10240 --epochs 3
@@ -232,6 +233,15 @@ def _cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_has_bfloat16() -> bool:
+    """Whether the CPU lists bfloat16 instructions (AVX-512 BF16 or AMX) in /proc/cpuinfo."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def _accelerators() -> list[str]:
     """Names of the accelerators the backend sees (empty on a CPU-only machine)."""
     backend = keras.backend.backend()
@@ -316,8 +326,8 @@ def _parser() -> argparse.ArgumentParser:
         "--precision",
         nargs="+",
         choices=sorted(PEAK_DTYPES),
-        help="Keras dtype policies (default: float32 and mixed_bfloat16 on an accelerator, "
-        "float32 on a CPU)",
+        help="Keras dtype policies (default: float32 and mixed_bfloat16 on an accelerator or a "
+        "CPU with bfloat16 instructions, else float32)",
     )
     add("--images", type=int, default=512, help="images per epoch, rounded up to whole batches")
     add("--epochs", type=int, default=2, help="epochs, the first (compiling) reported apart")
@@ -348,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"Unknown models {unknown}; choose from {zoo.list_models()}.")
     info = environment(args.note)
     precisions = args.precision or (
-        ["float32", "mixed_bfloat16"] if info["accelerators"] else ["float32"]
+        ["float32", "mixed_bfloat16"] if info["accelerators"] or cpu_has_bfloat16() else ["float32"]
     )
     print(f"{info['backend']} on {info['device']}; measuring the matmul peak", file=sys.stderr)
     peaks = {

@@ -1,39 +1,37 @@
-"""The model and augmentation tests again under another Keras backend (the backend is fixed
-at import time, so each rerun is its own process)."""
+"""The backend-sensitive tests again under JAX (the backend is fixed at import time, so the
+rerun is a process of its own)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
+import keras
 import pytest
-from jax_rerun import JAX_MISSING, ROOT, pytest_under_jax
+from jax_rerun import JAX_MISSING, pytest_under_jax
 
 from keras_cifar_zoo import list_models
 
-# Parameter counts, forward passes and the preprocessing layer of every model, about a
-# minute on two CPU cores (model building dominates under JAX).
-SUBSET = "param or forward or preprocessing_layer"
+# What depends on the backend: every model's parameter count, forward pass and preprocessing
+# layer, the augmentation inside the compiled step, and fit with its input pipeline, seeding,
+# checkpoints and exact resume. One process: starting JAX and Keras once, not per file.
+RERUN = (
+    "test_models.py::test_param_count",
+    "test_models.py::test_forward_pass_on_uint8_batch",
+    "test_models.py::test_preprocessing_layer_is_first_and_weightless",
+    "test_augment.py",
+    "test_training.py",
+    "test_reliability_training.py",
+)
 
 
-@pytest.mark.skipif(JAX_MISSING, reason="JAX is not installed")
-def test_model_tests_pass_under_jax():
-    env = {**os.environ, "KERAS_BACKEND": "jax", "JAX_PLATFORMS": "cpu"}
-    backend = subprocess.run(
-        [sys.executable, "-c", "import keras; print(keras.backend.backend())"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert backend.stdout.strip() == "jax", backend.stderr[-2000:]
-    passed = pytest_under_jax(ROOT / "tests" / "test_models.py", "-k", SUBSET, timeout=1200)
-    # At least a parameter count and a forward pass per model ran.
-    assert passed >= 2 * len(list_models())
-
-
-@pytest.mark.skipif(JAX_MISSING, reason="JAX is not installed")
-def test_augmentation_tests_pass_under_jax():
-    """RandomAugment runs inside the compiled step on every backend; its exact checks too."""
-    assert pytest_under_jax(ROOT / "tests" / "test_augment.py") >= 13
+@pytest.mark.slow  # one subprocess, about 1.5 minutes on two CPU cores
+@pytest.mark.skipif(
+    keras.backend.backend() != "tensorflow" or JAX_MISSING,
+    reason="reruns the backend-sensitive tests under JAX from the TensorFlow run, when JAX "
+    "is installed",
+)
+def test_backend_sensitive_tests_pass_under_jax():
+    passed = pytest_under_jax(*RERUN)
+    models = len(list_models())
+    assert passed["test_models.py"] >= 3 * models
+    assert passed["test_augment.py"] >= 13
+    assert passed["test_training.py"] >= 40
+    assert passed["test_reliability_training.py"] >= 30

@@ -1,4 +1,9 @@
-"""Every registry model trains through fit_cifar10 with its own recipe (two steps)."""
+"""Every registry model trains through fit_cifar10 with its own recipe (two steps).
+
+Under TensorFlow the steps run eagerly: tracing and optimizing the graph of each of the 17
+models cost about two minutes in all, against seconds for two eager steps, and the compiled
+step is what the training tests exercise.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +16,25 @@ import pytest
 from keras_cifar_zoo import fit_cifar10, get_recipe, list_models
 
 
+@pytest.fixture
+def eager_steps():
+    """Runs TensorFlow's training function eagerly for the test (nothing to do elsewhere)."""
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    import tensorflow as tf
+
+    tf.config.run_functions_eagerly(True)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(False)
+
+
 @pytest.mark.slow  # builds every model, the 28-39M parameter VGGs included: about a minute
+@pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
 @pytest.mark.parametrize("name", list_models())
-def test_one_step_with_the_default_recipe_changes_the_weights(name, rng):
+def test_one_step_with_the_default_recipe_changes_the_weights(name, rng, eager_steps):
     recipe = get_recipe(name)
     if recipe.initial_weights:  # the ImageNet file is not here offline; its loading has tests
         recipe = dataclasses.replace(recipe, initial_weights=None)

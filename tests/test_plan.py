@@ -74,6 +74,24 @@ def test_a_folder_holding_another_plan_is_refused(tmp_path: Path, tiny_data):
         run_plan(parse_plan([JOB]), other, data=tiny_data)
 
 
+def test_a_plan_may_grow_but_not_change_its_recorded_jobs(tmp_path: Path, tiny_data):
+    first = JOB | {"epochs": 1}
+    run_plan(parse_plan([first]), tmp_path, data=tiny_data, verbose=0)
+    done = parse_plan([first])[0].id
+    weights = (tmp_path / done / "model.weights.h5").read_bytes()
+    grown = parse_plan([JOB | {"epochs": 1, "seed": 1}, first])
+    rows = run_plan(grown, tmp_path, data=tiny_data, verbose=0)
+    assert [(r.id, r.state) for r in rows] == [
+        ("simple_cnn-article_001-s1-e1-b32", "done"),
+        (done, "done"),
+    ]
+    assert (tmp_path / done / "model.weights.h5").read_bytes() == weights  # not retrained
+    plan = json.loads((tmp_path / "plan.json").read_text())
+    assert [job["seed"] for job in plan] == [1, 0]
+    with pytest.raises(PlanError, match=r"holds another plan .*add jobs to it without changing"):
+        run_plan(parse_plan([first | {"seed": 1}]), tmp_path, data=tiny_data)
+
+
 def test_budget_stops_cleanly_and_a_rerun_resumes_then_skips(
     tmp_path: Path, tiny_data, monkeypatch: pytest.MonkeyPatch
 ):

@@ -19,7 +19,6 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from jax_rerun import JAX_MISSING, pytest_under_jax
 from tiny_training import BATCH, IMAGES, STEPS, tiny_recipe
 
 from keras_cifar_zoo import (
@@ -587,13 +586,3 @@ def test_a_full_disk_under_the_csv_log_names_it(data, tmp_path, monkeypatch):
     with pytest.raises(CheckpointWriteError, match=_write_error(tmp_path, "history\\.csv")):
         fit(tiny_model(), data, checkpoint_dir=tmp_path)
     assert state_of(tmp_path)["completed_epochs"] == 0
-
-
-@pytest.mark.slow  # a subprocess, about 50 s here
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow" or JAX_MISSING,
-    reason="reruns this file under JAX from the TensorFlow run, when JAX is installed",
-)
-def test_reliability_tests_pass_under_jax():
-    """The whole file again under JAX (its own input pipeline and random-state handling)."""
-    assert pytest_under_jax(__file__) >= 30

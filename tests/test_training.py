@@ -14,7 +14,6 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from jax_rerun import JAX_MISSING, pytest_under_jax
 from keras import ops
 from tiny_training import BATCH, IMAGES, STEPS, tiny_recipe
 
@@ -562,16 +561,3 @@ def test_bad_distribution_is_refused(data):
         fit("simple_cnn", data, distribution="mirrored")
     with pytest.raises(InvalidTypeError, match=r"an object with a scope\(\) method"):
         fit("simple_cnn", data, distribution=2)
-
-
-# ---------------------------------------------------------------------------------------- JAX
-
-
-@pytest.mark.slow  # a subprocess, about 40 s here
-@pytest.mark.skipif(
-    keras.backend.backend() != "tensorflow" or JAX_MISSING,
-    reason="reruns this file under JAX from the TensorFlow run, when JAX is installed",
-)
-def test_fit_tests_pass_under_jax():
-    """The whole file again under JAX, in its own process (the backend is fixed at import)."""
-    assert pytest_under_jax(__file__) >= 40

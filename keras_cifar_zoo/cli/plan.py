@@ -18,7 +18,8 @@ def register(subparsers: Any) -> None:
         "epochs, batch_size, precision, train_images, id}) in order, each checkpointed every "
         "epoch in OUT/<job id>/. When the budget runs out the run stops before an epoch that "
         "would not fit; rerunning the same command resumes unfinished jobs and skips finished "
-        "ones. A finished job leaves float16 weights and a metrics.json that "
+        "ones, and PLAN may gain jobs between runs. A finished job leaves float16 weights "
+        "and a metrics.json that "
         "'keras-cifar-zoo publish --run-info' takes; OUT/summary.json lists every job's state.",
     )
     parser.add_argument("plan", type=Path, help="the plan file (JSON)")

@@ -4,7 +4,8 @@ A plan is a JSON list of jobs (``model``, ``recipe``, ``seed``; optional ``epoch
 ``batch_size``, ``precision``, ``train_images`` for smoke runs, ``id``). :func:`run_plan` runs
 them in order in ``out/<job id>/``: each job checkpoints every epoch through ``fit_cifar10``,
 so a stop at any point loses at most the epoch in progress, and a rerun of the same plan
-resumes unfinished jobs and skips finished ones. Before each epoch the engine compares the
+resumes unfinished jobs and skips finished ones; the plan may gain jobs between runs, but the
+jobs a folder records keep their settings. Before each epoch the engine compares the
 time left with the job's measured epoch time and stops cleanly when the epoch would not fit,
 leaving the job resumable. A finished job leaves what ``keras-cifar-zoo publish`` takes:
 float16 weights, ``metrics.json`` (final-epoch test accuracy from :func:`evaluate`, epochs,
@@ -304,16 +305,26 @@ def write_summary(jobs: Sequence[Job], out: Path) -> list[JobStatus]:
 
 
 def _claim_folder(jobs: Sequence[Job], out: Path) -> None:
-    """Records the plan in ``out``; refuses a folder that holds another plan."""
+    """Records the plan in ``out``; refuses a folder that holds another plan.
+
+    A plan may grow: a rerun may add jobs (anywhere in the list) as long as every job the
+    folder already records is still there with the same settings, so its outputs stay valid.
+    """
     out.mkdir(parents=True, exist_ok=True)
     document = [job.to_dict() for job in jobs]
     existing = out / PLAN_FILE
     if existing.is_file():
-        if _read_json(existing) != document:
+        recorded = _read_json(existing)
+        if recorded == document:
+            return
+        if not isinstance(recorded, list) or any(job not in document for job in recorded):
             raise PlanError(
-                f"{out} holds another plan ({existing}); rerun that plan there or pass another "
-                f"--out folder. Received: out={str(out)!r}"
+                f"{out} holds another plan ({existing}); rerun that plan there, add jobs to it "
+                f"without changing or removing the ones it has, or pass another --out folder. "
+                f"Received: out={str(out)!r}"
             )
+        logger.info("%s: the plan grew by %d jobs", out, len(document) - len(recorded))
+        _write_json(existing, document)
         return
     if any(p.name != SUMMARY_FILE for p in out.iterdir()):
         raise PlanError(
