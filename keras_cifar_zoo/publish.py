@@ -356,6 +356,12 @@ def _recipe(
         from keras_cifar_zoo.training import get_recipe
 
         settings = get_recipe(name).to_config()
+        # The run's own schedule length and batch size when it overrode the recipe's (a plan
+        # job's "epochs"); an early-stopped run keeps the planned length it was scheduled over.
+        if "epochs" in info:
+            settings["epochs"] = int(info.get("epochs_planned", info["epochs"]))
+        if "batch_size" in info:
+            settings["batch_size"] = int(info["batch_size"])
     return str(name), json.loads(json.dumps(settings))  # plain JSON types only
 
 

@@ -63,6 +63,12 @@ def test_plan_files_are_read_and_checked(tmp_path: Path):
         load_plan(tmp_path / "missing.json")
 
 
+@pytest.mark.parametrize("path", sorted((Path(__file__).parent.parent / "plans").glob("*.json")))
+def test_the_repository_plans_are_valid(path: Path):
+    jobs = load_plan(path)
+    assert len({job.id for job in jobs}) == len(jobs) > 0
+
+
 def test_a_folder_holding_another_plan_is_refused(tmp_path: Path, tiny_data):
     (tmp_path / "plan.json").write_text(json.dumps([JOB | {"seed": 5}]))
     with pytest.raises(PlanError, match=r"holds another plan"):

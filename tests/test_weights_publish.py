@@ -19,7 +19,7 @@ from keras_cifar_zoo import load_model
 from keras_cifar_zoo.errors import InvalidArgumentError, WeightsMismatchError
 from keras_cifar_zoo.publish import publish, refresh_model_cards
 from keras_cifar_zoo.registry import build_model
-from keras_cifar_zoo.training import evaluate
+from keras_cifar_zoo.training import evaluate, get_recipe
 from keras_cifar_zoo.weights import hub, load_weights, resolve_weights
 from keras_cifar_zoo.weights.manifest import check_against_registry, load_manifest
 from keras_cifar_zoo.weights.storage import cast_weights_file
@@ -386,6 +386,19 @@ def test_metrics_json_of_the_training_script_is_understood(trained, tmp_path: Pa
     assert m.data == "CIFAR-10 test set (10,000 images), lossless copy"
     assert m.training_data == "CIFAR-10 training set (50,000 images), lossless copy"
     assert result.entry.recipe.settings["name"] == "improved_sgd"
+    assert result.entry.recipe.settings["epochs"] == 200  # the schedule it stopped early in
+
+
+def test_the_recorded_recipe_has_the_run_s_epochs_and_batch_size(trained, tmp_path: Path):
+    run = RUN | {"epochs": 20, "batch_size": 64}  # a plan job shortening improved_sgd's 40
+    settings = _publish(trained, tmp_path, run_info=run).entry.recipe.settings
+    assert (settings["name"], settings["epochs"], settings["batch_size"]) == (
+        "improved_sgd",
+        20,
+        64,
+    )
+    schedule = get_recipe("improved_sgd").schedule
+    assert settings["schedule"]["values"] == list(schedule.values)  # the rest is the recipe's
 
 
 def test_checkpoint_of_another_model_is_refused(tmp_path: Path):
