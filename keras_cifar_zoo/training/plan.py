@@ -323,7 +323,8 @@ def _claim_folder(jobs: Sequence[Job], out: Path) -> None:
                 f"without changing or removing the ones it has, or pass another --out folder. "
                 f"Received: out={str(out)!r}"
             )
-        logger.info("%s: the plan grew by %d jobs", out, len(document) - len(recorded))
+        added = len(document) - len(recorded)
+        logger.info("%s: %s", out, f"{added} job(s) added to the plan" if added else "reordered")
         _write_json(existing, document)
         return
     if any(p.name != SUMMARY_FILE for p in out.iterdir()):
