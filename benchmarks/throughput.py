@@ -223,22 +223,24 @@ def _version(package: str) -> str | None:
         return None
 
 
-def _cpu_name() -> str:
+def _cpuinfo() -> str:
+    """Linux's CPU description ("" elsewhere)."""
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.partition(":")[2].strip()
+        return Path("/proc/cpuinfo").read_text()
     except OSError:
-        pass
+        return ""
+
+
+def _cpu_name() -> str:
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.partition(":")[2].strip()
     return platform.processor() or platform.machine()
 
 
 def cpu_has_bfloat16() -> bool:
-    """Whether the CPU lists bfloat16 instructions (AVX-512 BF16 or AMX) in /proc/cpuinfo."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
+    """Whether the CPU lists bfloat16 instructions (AVX-512 BF16 or AMX)."""
+    flags = _cpuinfo().split()
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 

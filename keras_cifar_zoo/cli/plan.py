@@ -19,8 +19,8 @@ def register(subparsers: Any) -> None:
         "epoch in OUT/<job id>/. When the budget runs out the run stops before an epoch that "
         "would not fit; rerunning the same command resumes unfinished jobs and skips finished "
         "ones, and PLAN may gain jobs between runs. A finished job leaves float16 weights "
-        "and a metrics.json that "
-        "'keras-cifar-zoo publish --run-info' takes; OUT/summary.json lists every job's state.",
+        "and a metrics.json that 'keras-cifar-zoo publish --run-info' takes; "
+        "OUT/summary.json lists every job's state.",
     )
     parser.add_argument("plan", type=Path, help="the plan file (JSON)")
     parser.add_argument("--out", type=folder, required=True, help="folder of the plan's outputs")
