@@ -3,7 +3,11 @@
 The slow test serves the repository's ``hub/`` through the local Hub stand-in, loads every
 manifest entry with ``load_model(name, weights="cifar10:<tag>")`` through the real download
 path (huggingface_hub, its cache, the sha256 checks) and measures it on the real 10,000 test
-images; it fails if an accuracy moves by more than 0.1 point from the manifest.
+images; it fails if an accuracy moves by more than 0.1 point from the manifest. The default
+suite measures the smallest CIFAR-10 checkpoint of each model family; the others carry the
+``published`` marker and run as their own step (``python -m pytest -q -m published``, which
+``.ci/run`` runs after the default suite), so every published number is proved on every run of
+``.ci/run`` while the default suite stays short.
 """
 
 from __future__ import annotations
@@ -15,7 +19,14 @@ import hub_stand_in
 import pytest
 from hub_stand_in import HubStandIn
 
-from keras_cifar_zoo import evaluate, list_models, load_cifar10, load_cifar100, load_model
+from keras_cifar_zoo import (
+    evaluate,
+    list_models,
+    load_cifar10,
+    load_cifar100,
+    load_model,
+    model_info,
+)
 from keras_cifar_zoo.data import describe_copy
 from keras_cifar_zoo.weights.hub import file_hash
 from keras_cifar_zoo.weights.manifest import check_against_registry, load_manifest
@@ -48,6 +59,29 @@ LOSSLESS_TEST_100 = (
 EVAL_BATCH = 256  # 1000 measured no faster on a 2-core CPU
 
 needs_hub = pytest.mark.skipif(not HUB.is_dir(), reason="hub/ is not in this checkout")
+
+
+def _smallest_per_family(entries) -> set[str]:
+    """Identifiers ``model:tag`` of the smallest CIFAR-10 checkpoint of each model family."""
+    smallest: dict[str, object] = {}
+    for entry in entries:
+        if entry.dataset != "cifar10":
+            continue
+        family = model_info(entry.model).family
+        if family not in smallest or entry.num_params < smallest[family].num_params:
+            smallest[family] = entry
+    return {f"{e.model}:{e.tag}" for e in smallest.values()}
+
+
+FAST_PROOFS = _smallest_per_family(MANIFEST.entries)
+
+
+def _proof_params():
+    """Every entry; those beyond the fast per-family proofs carry the ``published`` marker."""
+    for entry in MANIFEST.entries:
+        name = f"{entry.model}:{entry.tag}" + ("" if entry.dataset == "cifar10" else f":{entry.dataset}")
+        marks = () if name in FAST_PROOFS else (pytest.mark.published,)
+        yield pytest.param(entry, id=name, marks=marks)
 
 
 def test_every_registry_model_has_a_checkpoint_or_a_reason():
@@ -124,9 +158,7 @@ def test_sets(request: pytest.FixtureRequest) -> dict:
 
 @pytest.mark.slow
 @needs_hub
-@pytest.mark.parametrize(
-    "entry", MANIFEST.entries, ids=[f"{e.model}:{e.tag}" for e in MANIFEST.entries]
-)
+@pytest.mark.parametrize("entry", list(_proof_params()))
 def test_published_accuracy_through_the_download_path(entry, hub_server: HubStandIn, test_sets):
     test_set = test_sets(entry.dataset)
     hub_server.root = HUB
@@ -139,3 +171,16 @@ def test_published_accuracy_through_the_download_path(entry, hub_server: HubStan
         f"{entry.model} {entry.identifier}: measured {result['accuracy']:.4f}, the manifest "
         f"says {entry.metrics.accuracy:.4f}"
     )
+
+
+def test_ci_proves_every_published_number():
+    """The default suite plus ``.ci/run``'s ``-m published`` step cover every manifest entry."""
+    steps = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    test_command = 'python -m pip install -e ".[test,docs]" && python -m pytest -q'
+    assert f"\n{test_command}\n" in readme
+    assert steps.index(test_command) < steps.index("python -m pytest -q -m published")
+    params = list(_proof_params())
+    assert len(params) == len(MANIFEST.entries)
+    marked = [p.id for p in params if p.marks]
+    assert sorted(set(p.id for p in params) - set(marked)) == sorted(FAST_PROOFS)
