@@ -5,6 +5,7 @@ on disk.
 extracted folder and check only their own archive), so the files are read here, from a folder
 or the archive, through an unpickler that refuses anything but plain data and NumPy arrays.
 Both datasets follow one set of rules; what differs is a small :class:`_Dataset` record.
+:func:`read_images` reads image files (upright, 8-bit RGB) as a model takes them.
 """
 
 from __future__ import annotations
@@ -200,6 +201,11 @@ def _parse_batch(raw: bytes, source: str, spec: _Dataset, label_mode: str) -> Sp
         raise CorruptDatasetError(
             f"{title} batch {source} must hold uint8 data of shape (N, 3072). "
             f"Received: shape={data.shape}, dtype={data.dtype}"
+        )
+    if not len(data):  # left alone, evaluate would blame its own data argument for it
+        raise CorruptDatasetError(
+            f"{title} batch {source} holds no images; every batch of the release holds "
+            f"thousands. Delete it and fetch the dataset again. Received: data shape={data.shape}"
         )
     if labels.shape != (data.shape[0],) or (labels.size and labels.dtype.kind not in "iu"):
         raise CorruptDatasetError(
@@ -573,3 +579,73 @@ def resolve_class_names(
             f"class_names must name each class once. Received: repeated names {repeated}"
         )
     return names
+
+
+# ---------------------------------------------------------------------------------------------
+# Image files
+
+_WIDE_GRAY_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")
+"""Pillow's modes for 16-bit (and 32-bit integer) grayscale images, which ``convert("RGB")``
+clips at 255 instead of scaling: a 16-bit PNG would come out almost white."""
+
+
+def _as_rgb(image: Any) -> np.ndarray:
+    """An opened image as RGB uint8 (H, W, 3), upright as a viewer shows it.
+
+    EXIF orientation is applied, since phones store pictures sideways with a rotation tag. A
+    16-bit image is scaled to 8 bits (divided by 257, so 65535 becomes 255); Pillow already
+    does that itself for 16-bit RGB(A) and gray-with-alpha PNGs, which it opens as 8-bit
+    ``RGB``/``RGBA``.
+    """
+    from PIL import ImageOps
+
+    image = ImageOps.exif_transpose(image)
+    if image.mode in _WIDE_GRAY_MODES:
+        values = np.clip(np.asarray(image, dtype=np.float64), 0, 65535)
+        gray = np.rint(values / 257).astype(np.uint8)
+        return np.repeat(gray[..., None], 3, axis=-1)
+    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+
+
+def read_images(paths: Sequence[str | os.PathLike], size: tuple[int, int] = (32, 32)) -> np.ndarray:
+    """Reads image files (PNG, JPEG, anything Pillow opens) as a batch of raw RGB pixels.
+
+    Each image is turned upright by its EXIF orientation, scaled to 8 bits if it has 16
+    (16-bit grayscale PNGs included) and resized to ``size`` with bicubic resampling, the
+    input a zoo model takes.
+
+    Args:
+        paths: The image files.
+        size: ``(height, width)`` to resize to.
+
+    Returns:
+        uint8 array of shape ``(len(paths), height, width, 3)``.
+
+    Raises:
+        InvalidArgumentError: If a file is missing, is not an image Pillow can read, is
+            truncated, or has more pixels than Pillow's decompression-bomb limit.
+    """
+    from PIL import Image
+
+    batch = []
+    for path in paths:
+        received = f"Received: path={str(path)!r}"
+        try:
+            with Image.open(path) as image:
+                rgb = _as_rgb(image)
+        except Image.DecompressionBombError as exc:
+            raise InvalidArgumentError(
+                f"Cannot read image {path}: it has more pixels than Pillow decodes safely "
+                f"({exc}). Shrink it first (a zoo model sees {size[0]}x{size[1]} pixels), "
+                f"e.g. with an image editor. {received}"
+            ) from None
+        except (OSError, ValueError, SyntaxError) as exc:  # missing, not an image, truncated
+            reason = exc.strerror if isinstance(exc, FileNotFoundError) else exc
+            raise InvalidArgumentError(
+                f"Cannot read image {path}: {reason}. Pass PNG or JPEG files. {received}"
+            ) from exc
+        resized = Image.fromarray(rgb).resize((size[1], size[0]), Image.Resampling.BICUBIC)
+        batch.append(np.asarray(resized, dtype=np.uint8))
+    if not batch:
+        raise InvalidArgumentError("read_images needs at least one image file. Received: paths=[]")
+    return np.stack(batch)

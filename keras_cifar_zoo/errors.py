@@ -90,6 +90,14 @@ class CheckpointWriteError(ZooError, OSError):
     """A checkpoint file that could not be written (disk full, read-only folder)."""
 
 
+class CheckpointBusyError(ZooError, BlockingIOError):
+    """A checkpoint or plan folder another training run is writing to right now."""
+
+
+class PublishError(ZooError, OSError):
+    """A hub folder or weights manifest that publish cannot write (read-only, a file in the way)."""
+
+
 class CorruptCheckpointError(ZooError, ValueError):
     """A checkpoint folder whose state file or weights are missing, truncated or malformed."""
 
@@ -103,3 +111,34 @@ class OutputExistsError(ZooError, FileExistsError):
 
     def __str__(self) -> str:  # OSError would format its arguments as (errno, strerror)
         return str(self.args[0]) if self.args else ""
+
+
+class OutputWriteError(ZooError, OSError):
+    """An output that could not be written: a read-only folder, a full disk, a file in the way."""
+
+    def __str__(self) -> str:  # OSError would format its arguments as (errno, strerror)
+        return str(self.args[0]) if self.args else ""
+
+
+def shown(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters of a long string.
+
+    A message echoes what it received; a megabyte-long name echoed in full buries the rest.
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return f"{value[:limit]!r}…({len(value):,} characters)"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}…({len(text):,} characters)"
+
+
+def write_failure_fix(exc: OSError) -> str:
+    """How to fix a failed write, judged by the ``OSError`` behind it (errno or subclass)."""
+    import errno
+
+    if isinstance(exc, PermissionError) or exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the folder is read-only or not yours: choose a folder you can write to"
+    if isinstance(exc, (FileExistsError, NotADirectoryError, IsADirectoryError)):
+        return "a file is in the way where a folder must be: remove it or choose another path"
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "the disk is full: free some space or choose a folder on another disk"
+    return "choose another path"

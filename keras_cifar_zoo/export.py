@@ -9,7 +9,8 @@ leaves nothing at ``path``.
 
 The zoo's models start with their preprocessing layer, so the exported artifacts take raw RGB
 pixels in 0-255 (``float32``, shape ``(batch, 32, 32, 3)``) and return the class
-probabilities.
+probabilities; a model built with ``include_top=False`` returns features, and one with
+``classifier_activation=None`` logits, which the export's report (an INFO log line) says.
 
 Importing this module does not import Keras: the command line reads :data:`FORMATS` and
 :func:`check_output_path` while it parses its arguments.
@@ -34,7 +35,9 @@ from keras_cifar_zoo.errors import (
     InvalidTypeError,
     MissingExportPackageError,
     OutputExistsError,
+    OutputWriteError,
     ZooError,
+    write_failure_fix,
 )
 
 logger = logging.getLogger(__name__)
@@ -187,7 +190,10 @@ def export_model(
     """Builds a zoo model and exports it with Keras's ``model.export`` for inference.
 
     The artifact takes raw RGB pixels in 0-255 (the model's preprocessing layer is part of it)
-    as ``float32`` of shape ``(batch, 32, 32, 3)`` and returns class probabilities.
+    as ``float32`` of shape ``(batch, 32, 32, 3)`` and returns class probabilities, or what
+    ``load_options`` ask for instead: features for ``include_top=False``, logits for
+    ``classifier_activation=None``. An INFO log line reports the input and output it wrote
+    (see :func:`describe_output`).
 
     Args:
         name: A name from :func:`keras_cifar_zoo.list_models`.
@@ -208,6 +214,8 @@ def export_model(
         InvalidArgumentError: For an unknown format (the message lists the choices), a path
             whose name does not fit the format, or a path below a file.
         OutputExistsError: If ``path`` exists already.
+        OutputWriteError: If the artifact cannot be written (a read-only folder, a full disk,
+            a file in the way); nothing is left at ``path``.
         UnknownModelError: If ``name`` is not registered.
         MissingExportPackageError: If the format needs a package that is not installed.
 
@@ -229,30 +237,83 @@ def export_model(
     # Keras's ONNX exporter refuses a model that was never called, as a freshly built
     # functional model is: one forward pass on a black image marks it as called.
     model(keras.ops.zeros((1, *model.input_shape[1:]), dtype=model.input_dtype), training=False)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with _staged(path) as staging:
-        try:
-            with warnings.catch_warnings():
-                # Keras's tf2onnx patch probes np.object, which NumPy 2 warns about.
-                warnings.filterwarnings("ignore", r".*np\.object", FutureWarning)
-                model.export(str(staging), format=format, verbose=False)
-        except ImportError as exc:  # a package Keras needs that check_packages does not know
-            reason = str(exc).rstrip(". ")
-            raise MissingExportPackageError(
-                f"{format} export needs a package that is not installed: {reason}. "
-                f"Received: {_received('format', format)}"
-            ) from exc
-        if not (staging.exists() or staging.is_symlink()):
-            raise ZooError(f"Keras wrote nothing for the {format} export of {name}.")
-    logger.debug(
-        "Exported %s (weights=%s) as %s to %s in %.1f s",
+    with _writing(path, format):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with _staged(path) as staging:
+            try:
+                with warnings.catch_warnings():
+                    # Keras's tf2onnx patch probes np.object, which NumPy 2 warns about.
+                    warnings.filterwarnings("ignore", r".*np\.object", FutureWarning)
+                    model.export(str(staging), format=format, verbose=False)
+            except ImportError as exc:  # a package Keras needs that check_packages does not know
+                reason = str(exc).rstrip(". ")
+                raise MissingExportPackageError(
+                    f"{format} export needs a package that is not installed: {reason}. "
+                    f"Received: {_received('format', format)}"
+                ) from exc
+            if not (staging.exists() or staging.is_symlink()):
+                raise ZooError(f"Keras wrote nothing for the {format} export of {name}.")
+    logger.info(
+        "Exported %s (weights=%s) as %s to %s in %.1f s: it takes raw RGB pixels (float32, "
+        "shape %s) and returns %s",
         name,
         weights,
         format,
         path,
         time.perf_counter() - start,
+        _shape(model.input_shape),
+        describe_output(model, load_options),
     )
     return path
+
+
+def _shape(shape: tuple[int | None, ...]) -> str:
+    return "(" + ", ".join("batch" if n is None else str(n) for n in shape) + ")"
+
+
+def describe_output(model: Any, load_options: dict[str, Any]) -> str:
+    """What an exported ``model`` returns, e.g. ``"class probabilities, shape (batch, 10)"``.
+
+    A model built with ``include_top=False`` returns features and one with
+    ``classifier_activation=None`` logits, not the class probabilities an export of a zoo
+    model is assumed to return: the report has to say so.
+    """
+    shape = _shape(model.output_shape)
+    if not load_options.get("include_top", True):
+        pooling = load_options.get("pooling")
+        kind = f"{pooling}-pooled features" if pooling else "feature maps"
+        return f"{kind}, shape {shape}, not class probabilities (include_top=False)"
+    activation = load_options.get("classifier_activation", "softmax")
+    if activation is None:
+        return f"logits, shape {shape}, not class probabilities (classifier_activation=None)"
+    if activation != "softmax":
+        return f"class scores of a {activation} classifier, shape {shape}"
+    return f"class probabilities, shape {shape}"
+
+
+@contextlib.contextmanager
+def _writing(path: Path, format: str) -> Any:
+    """Turns an ``OSError`` from writing the artifact into an :class:`OutputWriteError`."""
+    try:
+        yield
+    except ZooError:
+        raise
+    except OSError as exc:
+        where = f" ({_outside_staging(exc.filename, path)})" if exc.filename else ""
+        raise OutputWriteError(
+            f"Cannot write the {format} export to {str(path)!r}: {exc.strerror or exc}{where}; "
+            f"{write_failure_fix(exc)}. Nothing was left at {str(path)!r}. "
+            f"Received: {_received('path', path)}"
+        ) from exc
+
+
+def _outside_staging(filename: Any, path: Path) -> str:
+    """``filename``, or the folder of ``path`` if it lies in the export's temporary sibling:
+    the user knows the folder, not the temporary name."""
+    parts = Path(str(filename)).parts
+    if any(p.startswith(f".{path.name}.") and p.endswith(".partial") for p in parts):
+        return str(path.parent)
+    return str(filename)
 
 
 @contextlib.contextmanager

@@ -18,6 +18,12 @@ The weights files, the ones this package downloads and verifies, are hashed into
 ``<root>/weights_manifest.json``. ``push=True`` uploads the folder (:func:`hub.push_folder`);
 :func:`refresh_model_cards` rewrites the cards and records from the manifest.
 
+Publishes into one root may run at once: each writes its folder and manifest entry under the
+manifest's lock file (``weights_manifest.json.lock``), and the two as one step: the folder
+is staged beside the old one and swapped in once the manifest lists it, so a failed or killed
+publish never leaves a listed checkpoint whose files fail their hash (the next publish
+finishes or undoes an interrupted one first).
+
 A checkpoint sharded with ``max_shard_size`` cannot take Keras's layout (``load_model`` reads
 one ``model.weights.h5``): it is stored as before, as ``model.weights.json`` and its
 ``model_NNNNN.weights.h5`` shards beside the record, card and log, without ``config.json`` or
@@ -42,8 +48,8 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cifar_zoo.data import check_dataset
-from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError
+from keras_cifar_zoo.data import SPLITS, check_dataset
+from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, PublishError, ZooError
 from keras_cifar_zoo.preprocessing import Preprocessing
 from keras_cifar_zoo.registry import build_model, get_info
 from keras_cifar_zoo.weights import hub, resolve_weights
@@ -60,10 +66,12 @@ from keras_cifar_zoo.weights.manifest import (
     SeedRun,
     check_against_registry,
     load_manifest,
+    manifest_lock,
     parse_entry,
+    read_manifest,
     write_manifest,
 )
-from keras_cifar_zoo.weights.storage import cast_weights_file
+from keras_cifar_zoo.weights.storage import cast_weights_file, matches
 
 __all__ = [
     "PublishResult",
@@ -91,6 +99,12 @@ _WRITTEN = (KERAS_CONFIG, KERAS_METADATA, "assets", RECORD_NAME, CARD_NAME, TRAI
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
 _RUN_KEYS = ("epochs", "wall_time_s", "hardware", "backend", "training_data")
+# A training-set label with its size, as describe_copy writes it: "<set> (N images)[, <copy>]".
+_COUNTED_SET = re.compile(
+    r"^(?P<set>.+ training set) \((?P<total>[\d,]+) images\)(?:, (?P<copy>.+))?$"
+)
+# Siblings of hub/<repo_id>/ while a publish replaces it (see _commit).
+_PARTIAL, _NEW, _OLD = ".publish-partial", ".publish-new", ".publish-old"
 
 Evaluator = Callable[[keras.Model], Mapping[str, Any]]
 
@@ -202,6 +216,8 @@ def publish(
             ``seed_runs``, ``data``,
             ``date``, ``recipe`` (optional): the keys of the manifest's ``metrics``, as
             ``scripts/train_checkpoints.py`` and ``train-plan`` write them in ``metrics.json``.
+            ``train_images`` (optional, from ``train-plan``): how many training images the
+            run used; fewer than the whole set narrows ``training_data`` to them.
         data: ``(images, labels)`` to evaluate on; default: the test set of ``dataset``.
         data_name: The test-set copy the metrics are measured on; default
             ``describe_copy(data_dir)`` when measuring on ``data_dir``, else
@@ -237,6 +253,8 @@ def publish(
             ``repo_id`` whose folder holds another checkpoint, a training log that is not a
             per-epoch CSV, or a checkpoint that does not fit the model.
         ManifestError: If the manifest (old or new) breaks its schema or the registry.
+        PublishError: If the repository folder or the manifest cannot be written (checked
+            before the checkpoint is measured); the previous checkpoint is left as it was.
         HubError: If the upload fails.
 
     Example:
@@ -257,6 +275,10 @@ def publish(
     evaluate_fn = evaluate_fn or _default_evaluator(data, data_dir, dataset)
     root = Path(root)
     folder, manifest_path = root / HUB_FOLDER / repo_id, root / MANIFEST_FILE
+    _check_writable(root, folder, manifest_path)  # before the slow part, not after it
+    if _leftovers(root):
+        with manifest_lock(manifest_path):
+            _recover(root)
     _check_repo_is_free(_read_entries(manifest_path), name, tag, repo_id, dataset)
 
     # 2. The checkpoint as given (float32 in memory), with the preprocessing it was trained with.
@@ -289,11 +311,10 @@ def publish(
             notes=notes,
             dataset=dataset,
         )
-        entries, entry = _updated_manifest(manifest_path, entry, default)
-        # 5. The zoo's record and the model card beside the weights; then the manifest entry.
-        _write_record_and_card(stage, entry, info)
-        _install(stage, folder)
-    write_manifest(entries, manifest_path)
+        entry = parse_entry(entry.to_dict(), where=f"{entry.model}:{entry.tag}")
+        # 5. The folder (with the zoo's record and the model card) and the manifest entry, as
+        # one step under the manifest's lock.
+        entry = _commit(stage, folder, manifest_path, entry, default, info)
     logger.info("Published %s to %s (%s)", entry.identifier, folder, measured)
 
     # 6. Optionally upload the folder, pinning the manifest to the commit uploaded.
@@ -303,7 +324,7 @@ def publish(
             folder, repo_id, revision=revision, token=token, endpoint=endpoint, dry_run=dry_run
         )
         if pushed.commit and not dry_run:
-            entries, entry = _pinned(entries, entry, pushed.commit, manifest_path)
+            entry = _pinned(entry, pushed.commit, manifest_path)
     accuracy32, accuracy16 = measured.accuracies()
     return PublishResult(folder, entry, manifest_path, accuracy32, accuracy16, pushed)
 
@@ -340,6 +361,7 @@ def _run_info(run_info: Mapping[str, Any] | None) -> dict[str, Any]:
             f"--wall-time/--hardware/--backend/--training-data). Received: run_info "
             f"keys={sorted(info)}"
         )
+    info["training_data"] = _training_data(info)
     return info
 
 
@@ -422,9 +444,55 @@ def _default_evaluator(data: Any, data_dir: Any, dataset: str = DATASET) -> Eval
 
 
 def _read_entries(manifest_path: Path) -> list[CheckpointEntry]:
+    """The manifest's entries as the file holds them now (never a cached copy)."""
     if not manifest_path.is_file():
         return []  # a new manifest; written once the entry is validated
-    return list(load_manifest(manifest_path).entries)
+    return list(read_manifest(manifest_path).entries)
+
+
+def _check_writable(root: Path, folder: Path, manifest_path: Path) -> None:
+    """Refuses a root where the repository folder or the manifest cannot be written, before
+    the checkpoint is measured (which takes minutes on the real test set)."""
+    received = f"Received: root={str(root)!r}"
+    repo = folder.relative_to(root / HUB_FOLDER).as_posix()
+    chain = [root]
+    for part in folder.relative_to(root).parts:
+        chain.append(chain[-1] / part)
+    for path in chain:
+        if path.exists() and not path.is_dir():
+            raise PublishError(
+                f"{path} is a file, where publish needs a folder: the repository goes into "
+                f"{HUB_FOLDER}/{repo}/ under the root. Move the file away or publish into "
+                f"another root. {received}"
+            )
+    if manifest_path.exists() and not manifest_path.is_file():
+        raise PublishError(
+            f"{manifest_path} is not a file: publish writes the weights manifest there. Move "
+            f"it away or publish into another root. {received}"
+        )
+    if manifest_path.is_file() and not os.access(manifest_path, os.W_OK):
+        raise PublishError(
+            f"The weights manifest {manifest_path} is read-only, and publish replaces it. "
+            f"Make it writable (chmod u+w; a read-only mount cannot be), or publish into "
+            f"another root. {received}"
+        )
+    # The repository's parent folder takes the new folder beside the old one; the root takes
+    # the manifest and its lock. Folders that do not exist yet are made in the nearest one.
+    for needed, what in ((folder.parent, f"{HUB_FOLDER}/{repo}/"), (root, MANIFEST_FILE)):
+        existing = next(p for p in (needed, *needed.parents) if p.exists())
+        if not existing.is_dir():
+            raise PublishError(
+                f"{existing} is a file, where publish needs a folder for {what}. Move the file "
+                f"away or publish into another root. {received}"
+            )
+        try:
+            with tempfile.TemporaryFile(dir=existing):
+                pass
+        except OSError as exc:
+            raise PublishError(
+                f"Cannot write into {existing} ({exc.strerror or exc}), where publish writes "
+                f"{what}. Make it writable or publish into another root. {received}"
+            ) from None
 
 
 def _check_repo_is_free(
@@ -652,14 +720,51 @@ def _metrics(result: Mapping[str, Any], info: Mapping[str, Any], data_label: str
     )
 
 
+def _training_data(info: Mapping[str, Any]) -> str:
+    """The manifest's ``training_data``: the run's label, narrowed to the images the run
+    trained on (``train_images``, as ``train-plan`` writes it) when that is not the whole set.
+
+    ``"CIFAR-10 training set (50,000 images), lossless copy"`` with ``train_images=64``
+    becomes ``"CIFAR-10 training set, its first 64 of 50,000 images (lossless copy)"``.
+    """
+    label = str(info["training_data"])
+    used = info.get("train_images")
+    if used is None:
+        return label
+    if not isinstance(used, int) or isinstance(used, bool) or used < 1:
+        raise InvalidArgumentError(
+            "run_info train_images must be the number of training images the run used, a "
+            f"positive int (train-plan writes it in metrics.json). Received: train_images="
+            f"{used!r}"
+        )
+    counted = _COUNTED_SET.match(label)
+    if counted:
+        name, total, copy = counted["set"], int(counted["total"].replace(",", "")), counted["copy"]
+    elif label.endswith(" training set"):  # named without its size: the dataset's own
+        name, total, copy = label, SPLITS["train"][1], None
+    else:  # some other data: say how much of it
+        return f"{label} ({used:,} images)"
+    if used > total:
+        raise InvalidArgumentError(
+            f"run_info train_images={used:,} exceeds the {total:,} images of the training set "
+            f"that training_data names. Pass the run's own metrics.json (or fix "
+            f"training_data). Received: train_images={used!r}, training_data={label!r}"
+        )
+    if used == total:
+        return label
+    part = f"{name}, its first {used:,} of {total:,} images"
+    return f"{part} ({copy})" if copy else part
+
+
 def _updated_manifest(
-    manifest_path: Path, entry: CheckpointEntry, default: bool | None
+    entries: list[CheckpointEntry],
+    manifest_path: Path,
+    entry: CheckpointEntry,
+    default: bool | None,
 ) -> tuple[list[CheckpointEntry], CheckpointEntry]:
-    """The manifest's entries with ``entry`` (checked against the schema) added or replaced,
-    checked against the registry; and ``entry`` as it stands there (with its ``default``)."""
-    where = f"{entry.model}:{entry.tag}"
-    entry = parse_entry(entry.to_dict(), where=where)
-    entries = _updated(_read_entries(manifest_path), entry, default)
+    """``entries`` with ``entry`` added or replaced, checked against the registry; and
+    ``entry`` as it stands there (with its ``default``)."""
+    entries = _updated(entries, entry, default)
     check_against_registry(Manifest(entries=tuple(entries), source=str(manifest_path)))
     return entries, _find(entries, entry)
 
@@ -692,17 +797,204 @@ def _find(entries: list[CheckpointEntry], entry: CheckpointEntry) -> CheckpointE
     return next(e for e in entries if _key(e) == _key(entry))
 
 
-def _install(stage: Path, folder: Path) -> None:
-    """Replaces what an earlier publish wrote into ``folder`` by the staged files."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.iterdir():  # anything publish does not write stays
-        if old.name in _WRITTEN or old.name.endswith(_WEIGHTS_SUFFIXES):
-            if old.is_dir():
-                shutil.rmtree(old)
-            else:
-                old.unlink()
+def _commit(
+    stage: Path,
+    folder: Path,
+    manifest_path: Path,
+    entry: CheckpointEntry,
+    default: bool | None,
+    info: Any,
+) -> CheckpointEntry:
+    """Installs the staged files as ``folder`` and the entry in the manifest, as one step.
+
+    Under the manifest's lock, so that concurrent publishes each add their entry: the new
+    folder is built beside the old one (``.<name>.publish-partial``, renamed
+    ``.<name>.publish-new`` once complete); replacing the manifest (atomically) is the commit
+    point; then two renames swap the old folder out and the new one in. Until the commit the
+    old folder and the manifest are untouched, so a failure (or a kill) leaves the previous
+    checkpoint loading; a publish killed after it leaves the new folder beside the old, and
+    the next publish (or :func:`refresh_model_cards`) finishes the swap first.
+
+    Returns:
+        ``entry`` as it stands in the manifest (with its ``default``).
+    """
+    root = manifest_path.parent
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(
+            f"Cannot create the root folder {root} ({exc.strerror or exc}). Make its parent "
+            f"writable or publish into another root. Received: root={str(root)!r}"
+        ) from None
+    with manifest_lock(manifest_path):
+        _recover(root)
+        entries = _read_entries(manifest_path)
+        _check_repo_is_free(entries, entry.model, entry.tag, entry.repo_id, entry.dataset)
+        entries, entry = _updated_manifest(entries, manifest_path, entry, default)
+        partial, new = _beside(folder, _PARTIAL), _beside(folder, _NEW)
+        step = "folder"
+        try:
+            _build_folder(stage, folder, partial)
+            _write_record_and_card(partial, entry, info)
+            partial.rename(new)
+            step = "manifest"
+            write_manifest(entries, manifest_path)
+        except BaseException as exc:
+            for staged in (partial, new):
+                shutil.rmtree(staged, ignore_errors=True)
+            if isinstance(exc, OSError) and not isinstance(exc, ZooError):
+                raise _write_failed(step, exc, folder, manifest_path) from exc
+            raise
+        _switch(new, folder)
+    return entry
+
+
+def _write_failed(step: str, exc: OSError, folder: Path, manifest_path: Path) -> PublishError:
+    why = exc.strerror or str(exc)
+    kept = (
+        f"{folder} and the manifest were left as they were: the checkpoint the manifest lists "
+        "there still loads."
+    )
+    if step == "manifest":
+        return PublishError(
+            f"Cannot replace the weights manifest {manifest_path} ({why}); a read-only or "
+            f"bind-mounted file cannot be replaced. Make it a writable file in a writable "
+            f"folder, then publish again. {kept} Received: manifest={str(manifest_path)!r}"
+        )
+    return PublishError(
+        f"Cannot write the repository folder beside {folder} ({why}). Free space or make "
+        f"{folder.parent} writable, then publish again. {kept} Received: folder={str(folder)!r}"
+    )
+
+
+def _beside(folder: Path, suffix: str) -> Path:
+    """A hidden sibling of ``folder`` (``.<name><suffix>``), on the same file system."""
+    return folder.with_name(f".{folder.name}{suffix}")
+
+
+def _build_folder(stage: Path, folder: Path, target: Path) -> None:
+    """Fills ``target`` with what ``folder`` is to hold: the staged files, and whatever
+    ``folder`` holds that publish does not write (a ``.gitattributes``), kept as it is."""
+    target.mkdir(parents=True)
+    if folder.is_dir():
+        for old in folder.iterdir():
+            if old.name not in _WRITTEN and not old.name.endswith(_WEIGHTS_SUFFIXES):
+                _keep(old, target / old.name)
     for path in sorted(stage.iterdir()):
-        shutil.move(path, folder / path.name)
+        shutil.move(path, target / path.name)
+
+
+def _keep(src: Path, dst: Path) -> None:
+    if src.is_symlink():
+        os.symlink(os.readlink(src), dst)
+    elif src.is_dir():
+        shutil.copytree(src, dst, symlinks=True, copy_function=_link_or_copy)
+    else:
+        _link_or_copy(src, dst)
+
+
+def _link_or_copy(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    try:
+        os.link(src, dst)  # the same file system: instant, whatever the size
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _switch(new: Path, folder: Path) -> None:
+    """Moves the committed ``new`` folder into place of ``folder`` (set aside, then removed)."""
+    old = _beside(folder, _OLD)
+    try:
+        if folder.exists():
+            folder.rename(old)
+        new.rename(folder)
+    except OSError as exc:
+        raise PublishError(
+            f"The weights manifest lists the new checkpoint, but moving it into {folder} "
+            f"failed ({exc.strerror or exc}). Fix that, then run publish again: it finishes "
+            f"the move first. Received: folder={str(folder)!r}"
+        ) from exc
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _leftovers(root: Path) -> list[Path]:
+    """Repository folders next to which an interrupted publish left staged or old files."""
+    found = set()
+    for suffix in (_PARTIAL, _NEW, _OLD):
+        for path in (root / HUB_FOLDER).glob(f"*/.*{suffix}"):
+            found.add(path.with_name(path.name[1 : -len(suffix)]))
+    return sorted(found)
+
+
+def _recover(root: Path) -> None:
+    """Finishes or undoes what interrupted publishes left under ``<root>/hub/``; run under
+    the manifest's lock, so nothing found belongs to a publish still running.
+
+    A complete new folder whose weights the manifest lists was committed: it is moved into
+    place (its record and card rewritten from the entry). Any other staged folder is removed.
+    An old folder set aside goes back where its place is empty and is removed otherwise.
+    """
+    manifest_path = root / MANIFEST_FILE
+    _remove_stale_temp_files(manifest_path)
+    folders = _leftovers(root)
+    if not folders:
+        return
+    by_repo = {e.repo_id: e for e in _read_entries(manifest_path)}
+    for folder in folders:
+        entry = by_repo.get(folder.relative_to(root / HUB_FOLDER).as_posix())
+        try:
+            _recover_folder(folder, entry)
+        except OSError as exc:
+            raise PublishError(
+                f"Cannot finish or undo the interrupted publish beside {folder} "
+                f"({exc.strerror or exc}). Make {folder.parent} writable, or move its hidden "
+                f"'.{folder.name}.publish-*' folders away, then publish again. "
+                f"Received: root={str(root)!r}"
+            ) from exc
+
+
+def _recover_folder(folder: Path, entry: CheckpointEntry | None) -> None:
+    partial, new, old = (_beside(folder, s) for s in (_PARTIAL, _NEW, _OLD))
+    shutil.rmtree(partial, ignore_errors=True)
+    if new.is_dir():
+        if entry is not None and matches(new, entry.files):
+            if folder.exists():
+                shutil.rmtree(old, ignore_errors=True)
+                folder.rename(old)
+            new.rename(folder)
+            _write_record_and_card(folder, entry, get_info(entry.model))
+            logger.warning(
+                "Finished an interrupted publish: %s now holds %s %s, as the manifest says",
+                folder,
+                entry.model,
+                entry.identifier,
+            )
+        else:
+            shutil.rmtree(new)
+            logger.warning(
+                "Removed %s: an interrupted publish staged it, and the manifest does not list it",
+                new,
+            )
+    if old.exists():
+        if folder.exists():
+            shutil.rmtree(old)
+        else:
+            old.rename(folder)
+
+
+def _remove_stale_temp_files(manifest_path: Path) -> None:
+    """Removes manifest temp files (``.<manifest>.<pid>.tmp``) of writers no longer running."""
+    if os.name != "posix":
+        return
+    for tmp in manifest_path.parent.glob(f".{manifest_path.name}.*.tmp"):
+        pid = tmp.name[len(manifest_path.name) + 2 : -len(".tmp")]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # alive, owned by someone else
+            pass
 
 
 # ---------------------------------------------------------------------------------------------
@@ -939,13 +1231,32 @@ def _files(entry: CheckpointEntry, keras_layout: bool, training_log: bool) -> st
 # 6. Pushing
 
 
-def _pinned(
-    entries: list[CheckpointEntry], entry: CheckpointEntry, commit: str, manifest_path: Path
-) -> tuple[list[CheckpointEntry], CheckpointEntry]:
-    """Pins the entry to the commit uploaded and rewrites the manifest."""
-    entries = [dataclasses.replace(e, revision=commit) if e is entry else e for e in entries]
-    write_manifest(entries, manifest_path)
-    return entries, _find(entries, entry)
+def _pinned(entry: CheckpointEntry, commit: str, manifest_path: Path) -> CheckpointEntry:
+    """Pins the entry to the commit uploaded, in the manifest as it is now: other publishes
+    may have changed other entries during the upload. An entry replaced meanwhile (another
+    publish of the same tag) stays as that publish wrote it."""
+    with manifest_lock(manifest_path):
+        entries = _read_entries(manifest_path)
+        current = next((e for e in entries if _key(e) == _key(entry)), None)
+        if current is None or current.files != entry.files:
+            logger.warning(
+                "%s %s was replaced in the manifest during the upload; not pinned to %s",
+                entry.model,
+                entry.identifier,
+                commit,
+            )
+            return entry
+        pinned = dataclasses.replace(current, revision=commit)
+        try:
+            write_manifest([pinned if e is current else e for e in entries], manifest_path)
+        except OSError as exc:
+            raise PublishError(
+                f"Uploaded {entry.repo_id} as commit {commit}, but cannot pin the weights "
+                f"manifest {manifest_path} to it ({exc.strerror or exc}). Make the manifest "
+                f"writable and set the entry's revision to {commit}. "
+                f"Received: manifest={str(manifest_path)!r}"
+            ) from exc
+    return pinned
 
 
 # ---------------------------------------------------------------------------------------------
@@ -964,16 +1275,21 @@ def refresh_model_cards(root: str | os.PathLike = ".") -> list[Path]:
         The repository folders rewritten.
     """
     root = Path(root)
+    manifest_path = root / MANIFEST_FILE
+    load_manifest(manifest_path)  # a missing or broken manifest fails here, before the lock
     folders = []
-    for entry in load_manifest(root / MANIFEST_FILE).entries:
-        folder = root / HUB_FOLDER / entry.repo_id
-        if not folder.is_dir():
-            raise InvalidArgumentError(
-                f"{folder} does not exist: the manifest lists {entry.model} {entry.identifier} "
-                f"there. Publish it again or remove the entry. Received: root={str(root)!r}"
-            )
-        if _is_zoo_record(folder / KERAS_CONFIG):
-            (folder / KERAS_CONFIG).unlink()
-        _write_record_and_card(folder, entry, get_info(entry.model))
-        folders.append(folder)
+    with manifest_lock(manifest_path):
+        _recover(root)
+        for entry in _read_entries(manifest_path):
+            folder = root / HUB_FOLDER / entry.repo_id
+            if not folder.is_dir():
+                raise InvalidArgumentError(
+                    f"{folder} does not exist: the manifest lists {entry.model} "
+                    f"{entry.identifier} there. Publish it again or remove the entry. "
+                    f"Received: root={str(root)!r}"
+                )
+            if _is_zoo_record(folder / KERAS_CONFIG):
+                (folder / KERAS_CONFIG).unlink()
+            _write_record_and_card(folder, entry, get_info(entry.model))
+            folders.append(folder)
     return folders

@@ -22,6 +22,7 @@ from keras_cifar_zoo.errors import (
     InvalidNumClassesError,
     InvalidTypeError,
     UnknownModelError,
+    shown,
 )
 from keras_cifar_zoo.models import ALL_MODELS
 from keras_cifar_zoo.models.spec import ModelSpec
@@ -111,14 +112,20 @@ def list_models(pattern: str | None = None) -> list[str]:
 
 def _entry(name: Any) -> ModelSpec:
     if not isinstance(name, str):
-        raise InvalidTypeError(f"Model name must be a string. Received: name={name!r}")
+        raise InvalidTypeError(f"Model name must be a string. Received: name={shown(name)}")
     registry = _REGISTRY
     if name not in registry:
-        close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
+        # A name far longer than any registered one is no typo: skip difflib's quadratic work.
+        close = (
+            difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
+            if len(name) <= 2 * max(map(len, registry))
+            else []
+        )
         hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
         raise UnknownModelError(
-            f"Unknown model {name!r}.{hint} Call keras_cifar_zoo.list_models() or run "
-            f"`keras-cifar-zoo list` to see all {len(registry)} models. Received: name={name!r}"
+            f"Unknown model {shown(name)}.{hint} Call keras_cifar_zoo.list_models() or run "
+            f"`keras-cifar-zoo list` to see all {len(registry)} models. "
+            f"Received: name={shown(name)}"
         )
     return registry[name]
 

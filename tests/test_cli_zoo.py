@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import importlib
+import importlib.util
 import json
 import os
 import re
@@ -16,7 +18,14 @@ import types
 import pytest
 
 import keras_cifar_zoo
-from keras_cifar_zoo import UnknownModelError, __version__, cli, list_models, model_info
+from keras_cifar_zoo import (
+    OutputWriteError,
+    UnknownModelError,
+    __version__,
+    cli,
+    list_models,
+    model_info,
+)
 from keras_cifar_zoo.cli import main
 from keras_cifar_zoo.cli._table import format_fields, format_table
 
@@ -41,7 +50,7 @@ def test_list_prints_every_model(capsys):
     assert code == 0 and err == ""
     lines = out.splitlines()
     assert lines[0].split() == ["NAME", "ARTICLE", "FAMILY", "PARAMS", "PREPROCESSING", "WEIGHTS"]
-    rows = {line.split()[0]: line for line in lines[2:] if line and not line.startswith("17 ")}
+    rows = {line.split()[0]: line for line in lines[2:] if line and " models; " not in line}
     assert sorted(rows) == list_models()
     assert rows["vgg19_bn_pretrain"].split()[:4] == [
         "vgg19_bn_pretrain",
@@ -51,14 +60,16 @@ def test_list_prints_every_model(capsys):
     ]
     assert "imagenet_mean_rgb (-(123.68, 116.779, 103.939))" in rows["vgg19_bn_pretrain"]
     assert "rescale_0_1 (x/255)" in rows["resnet20_v1"]
-    assert lines[-1] == "17 models; details: keras-cifar-zoo info NAME"
+    assert lines[-1] == f"{len(list_models())} models; details: keras-cifar-zoo info NAME"
 
 
 def test_list_aligns_the_parameter_column(capsys):
     _, out, _ = run(capsys, "list")
     rows = out.splitlines()[2:-2]
     ends = {re.search(r"\d{1,3}(,\d{3})+", row).end() for row in rows}
-    assert len(rows) == 17 and len(ends) == 1  # right-aligned: every count ends in one column
+    assert (
+        len(rows) == len(list_models()) and len(ends) == 1
+    )  # right-aligned: every count ends in one column
 
 
 def test_list_filters_with_a_pattern(capsys):
@@ -190,6 +201,74 @@ def test_keyboard_interrupt_exits_130(capsys, fake_command):
     assert_one_error_line(err, "interrupted")
 
 
+@pytest.mark.parametrize(
+    ("error", "line"),
+    [
+        (
+            PermissionError(errno.EACCES, "Permission denied", "/runs/plan/plan.json"),
+            "Cannot write or read '/runs/plan/plan.json': Permission denied; the folder is "
+            "read-only or not yours: choose a folder you can write to.",
+        ),
+        (
+            OSError(errno.ENOSPC, "No space left on device", "/hub/x/model.weights.h5"),
+            "Cannot write or read '/hub/x/model.weights.h5': No space left on device; the disk "
+            "is full: free some space or choose a folder on another disk.",
+        ),
+        (
+            FileExistsError(errno.EEXIST, "File exists", "/out/a", None, "/out/b"),
+            "Cannot write or read '/out/a' -> '/out/b': File exists; a file is in the way where "
+            "a folder must be: remove it or choose another path.",
+        ),
+        (
+            OutputWriteError("Cannot write the onnx export to 'm.onnx': ...; fix. Received: x"),
+            "Cannot write the onnx export to 'm.onnx': ...; fix. Received: x",
+        ),
+    ],
+)
+def test_a_system_error_from_any_command_is_one_line(capsys, fake_command, error, line):
+    fake_command["error"] = error
+    code, out, err = run(capsys, "boom")
+    assert (code, out, err) == (1, "", f"keras-cifar-zoo: error: {line}\n")
+
+
+@pytest.mark.parametrize(
+    ("backend", "line"),
+    [
+        (
+            "unknown",
+            "Keras cannot start its backend: Unable to import backend : unknown. KERAS_BACKEND "
+            "must name a Keras backend installed here: {here}. Received: KERAS_BACKEND='unknown'",
+        ),
+        (
+            "torch",
+            "Keras cannot start its backend: No module named 'torch'. Install it (pip install "
+            "torch), or set KERAS_BACKEND to one of {here}. Received: KERAS_BACKEND='torch'",
+        ),
+    ],
+)
+def test_a_backend_keras_cannot_start_is_one_line(backend: str, line: str):
+    if backend == "torch" and importlib.util.find_spec("torch") is not None:
+        pytest.skip("torch is installed here")
+    installed = [b for b in cli.BACKENDS if b == "numpy" or importlib.util.find_spec(b)]
+    here = f"{', '.join(installed[:-1])} or {installed[-1]}"
+    done = _cli("list", KERAS_BACKEND=backend)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.splitlines() == [f"keras-cifar-zoo: error: {line.format(here=here)}"]
+
+
+def test_a_megabyte_long_name_is_echoed_cut_short(capsys):
+    name = "x" * 1_000_000
+    code, _, err = run(capsys, "info", name)
+    assert code == 1
+    assert err == (
+        f"keras-cifar-zoo: error: Unknown model {'x' * 80!r}…(1,000,000 characters). Call "
+        "keras_cifar_zoo.list_models() or run `keras-cifar-zoo list` to see all "
+        f"{len(list_models())} models. Received: name={'x' * 80!r}…(1,000,000 characters)\n"
+    )
+    code, _, err = run(capsys, "list", name)
+    assert code == 1 and len(err) < 400 and "…(1,000,000 characters)" in err
+
+
 def test_bugs_are_not_hidden(capsys, fake_command):
     fake_command["error"] = RuntimeError("a bug")
     with pytest.raises(RuntimeError, match="a bug"):
@@ -225,7 +304,7 @@ def test_python_dash_m_runs_the_cli():
     # The error line only: no TensorFlow start-up lines before it.
     assert done.stderr.splitlines() == [
         "keras-cifar-zoo: error: Unknown model 'nope'. Call keras_cifar_zoo.list_models() or run "
-        "`keras-cifar-zoo list` to see all 17 models. Received: name='nope'"
+        f"`keras-cifar-zoo list` to see all {len(list_models())} models. Received: name='nope'"
     ]
 
 
@@ -233,7 +312,9 @@ def test_list_prints_no_tensorflow_log_lines():
     done = _cli("list")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
-    assert done.stdout.splitlines()[-1] == "17 models; details: keras-cifar-zoo info NAME"
+    assert done.stdout.splitlines()[-1] == (
+        f"{len(list_models())} models; details: keras-cifar-zoo info NAME"
+    )
 
 
 def test_help_is_fast():

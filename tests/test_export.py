@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+import errno
 import importlib.util
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import hub_stand_in
@@ -19,7 +27,7 @@ from keras_cifar_zoo import (
 )
 from keras_cifar_zoo import export as export_module
 from keras_cifar_zoo.cli import main
-from keras_cifar_zoo.errors import MissingExportPackageError, OutputExistsError
+from keras_cifar_zoo.errors import MissingExportPackageError, OutputExistsError, OutputWriteError
 from keras_cifar_zoo.export import check_packages, export_model
 
 hub_env = hub_stand_in.hub_env  # fixture
@@ -388,3 +396,135 @@ def test_each_family_exports_and_serves_its_predictions(name: str, tmp_path: Pat
     served = np.asarray(loaded.serve(images))
     assert served.shape == (2, 10)
     assert np.abs(served - expected).max() < TOLERANCE
+
+
+# --- what an export cannot write, and what it wrote ------------------------------------------
+
+
+def _writes_a_folder(self, filepath, format, **kwargs):
+    """A stand-in for keras.Model.export: the artifact's folder, without TensorFlow's work."""
+    Path(filepath).mkdir()
+    (Path(filepath) / "saved_model.pb").write_bytes(b"pb")
+
+
+def test_a_file_in_the_way_is_a_typed_error(tmp_path: Path):
+    link = tmp_path / "exports"
+    link.symlink_to(tmp_path / "gone")  # a dangling link where the folder must be created
+    out = link / "sm"
+    with pytest.raises(OutputWriteError) as caught:
+        export_model(NAME, out)
+    assert str(caught.value) == (
+        f"Cannot write the tf_saved_model export to {str(out)!r}: File exists ({link}); a file "
+        f"is in the way where a folder must be: remove it or choose another path. Nothing was "
+        f"left at {str(out)!r}. Received: path={str(out)!r}"
+    )
+    assert isinstance(caught.value, OSError)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exports"]
+
+
+@pytest.mark.parametrize(
+    ("error", "fix"),
+    [
+        (
+            OSError(errno.EROFS, "Read-only file system"),
+            "the folder is read-only or not yours: choose a folder you can write to",
+        ),
+        (
+            OSError(errno.ENOSPC, "No space left on device"),
+            "the disk is full: free some space or choose a folder on another disk",
+        ),
+    ],
+)
+def test_a_write_failing_inside_keras_is_a_typed_error(tmp_path, monkeypatch, error, fix):
+    def fails(self, filepath, format, **kwargs):
+        Path(filepath).mkdir()
+        error.filename = str(filepath)
+        raise error
+
+    monkeypatch.setattr(keras.Model, "export", fails)
+    with pytest.raises(OutputWriteError, match=rf"{re.escape(error.strerror)} \(.*\); {fix}\."):
+        export_model(NAME, tmp_path / "sm")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_folder_is_a_typed_error(tmp_path: Path):
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    script = textwrap.dedent(
+        f"""
+        from keras_cifar_zoo import OutputWriteError
+        from keras_cifar_zoo.export import export_model
+        try:
+            export_model({NAME!r}, {str(folder / "sm")!r})
+        except OutputWriteError as exc:
+            print(exc)
+        """
+    )
+    command = [sys.executable, "-c", script]
+    if os.geteuid() == 0:  # root ignores permission bits unless it drops CAP_DAC_OVERRIDE
+        if shutil.which("setpriv") is None:
+            pytest.skip("as root, a read-only folder needs setpriv to drop CAP_DAC_OVERRIDE")
+        command = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", *command]
+    env = dict(os.environ, KERAS_BACKEND="numpy", PYTHONPATH=str(ROOT))
+    try:
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        folder.chmod(0o755)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().startswith(
+        f"Cannot write the tf_saved_model export to {str(folder / 'sm')!r}: Permission denied "
+        f"({folder}); the folder is read-only or not yours: choose a folder you can write to."
+    ), done.stdout
+    assert list(folder.iterdir()) == []
+
+
+def test_cli_prints_a_write_failure_as_one_line(tmp_path: Path, capsys):
+    link = tmp_path / "exports"
+    link.symlink_to(tmp_path / "gone")
+    out = link / "sm"
+    assert main(["export", NAME, "--weights", str(_random_weights(tmp_path)), "--out", str(out)])
+    message = capsys.readouterr().err.strip().splitlines()
+    assert message[-1].startswith(
+        f"keras-cifar-zoo: error: Cannot write the tf_saved_model export to {str(out)!r}: "
+        f"File exists ({link}); a file is in the way"
+    )
+    assert message[-1].endswith(f"Received: --out {str(out)!r}")
+    assert not any("Traceback" in line for line in message)
+
+
+def _random_weights(folder: Path) -> Path:
+    path = folder / "w.weights.h5"
+    load_model(NAME).save_weights(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("options", "output"),
+    [
+        ({}, "class probabilities, shape (batch, 10)"),
+        (
+            {"include_top": False, "pooling": "avg"},
+            "avg-pooled features, shape (batch, 64), not class probabilities (include_top=False)",
+        ),
+        (
+            {"include_top": False},
+            "feature maps, shape (batch, 14, 14, 64), not class probabilities (include_top=False)",
+        ),
+        (
+            {"classifier_activation": None},
+            "logits, shape (batch, 10), not class probabilities (classifier_activation=None)",
+        ),
+    ],
+)
+def test_the_report_names_what_the_artifact_returns(tmp_path, monkeypatch, caplog, options, output):
+    monkeypatch.setattr(keras.Model, "export", _writes_a_folder)
+    with caplog.at_level(logging.INFO, logger="keras_cifar_zoo.export"):
+        export_model(NAME, tmp_path / "sm", **options)
+    (record,) = [r for r in caplog.records if r.name == "keras_cifar_zoo.export"]
+    assert record.levelno == logging.INFO
+    message = record.getMessage()
+    assert message.startswith(f"Exported {NAME} (weights=None) as tf_saved_model to {tmp_path}")
+    assert message.endswith(
+        f": it takes raw RGB pixels (float32, shape (batch, 32, 32, 3)) and returns {output}"
+    )

@@ -10,6 +10,7 @@ which says what is allowed and how to fix it.
 from __future__ import annotations
 
 import logging
+import pickle
 import re
 import socket
 import time
@@ -21,6 +22,7 @@ import pytest
 from run_records import RUN, same_result
 
 from keras_cifar_zoo import (
+    CorruptDatasetError,
     DatasetNotFoundError,
     HubError,
     InvalidArgumentError,
@@ -32,6 +34,7 @@ from keras_cifar_zoo import (
     load_model,
     load_weights,
 )
+from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 from keras_cifar_zoo.publish import publish
 from keras_cifar_zoo.registry import build_model
 from keras_cifar_zoo.weights import hub
@@ -232,7 +235,7 @@ def test_numpy_integer_below_two_is_refused():
 # --- a folder named like a weights file -------------------------------------------------------
 
 
-@pytest.mark.parametrize("suffix", [".weights.h5", ".weights.json", ".keras"])
+@pytest.mark.parametrize("suffix", [".weights.h5", ".weights.json", ".keras", ""])
 @pytest.mark.parametrize("call", ["load_model", "load_weights"])
 def test_folder_named_like_a_checkpoint(tmp_path: Path, suffix: str, call: str):
     folder = tmp_path / f"run{suffix}"
@@ -322,6 +325,27 @@ def test_data_variable_naming_a_file_or_nothing(
         load_cifar10(download=False)
     with pytest.raises(DatasetNotFoundError, match=message):
         evaluate(build_model("simple_cnn"))
+
+
+@pytest.mark.parametrize("origin", ["data_dir", "KERAS_CIFAR_ZOO_DATA"])
+def test_an_empty_test_batch_is_named_not_blamed_on_an_argument(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, origin: str
+):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    for name in (*TRAIN_BATCHES, TEST_BATCH):
+        count = 0 if name == TEST_BATCH else 2
+        batch = {b"data": np.zeros((count, 3072), np.uint8), b"labels": [0] * count}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=4))
+    options = {"data_dir": tmp_path} if origin == "data_dir" else {}
+    if origin != "data_dir":
+        monkeypatch.setenv("KERAS_CIFAR_ZOO_DATA", str(tmp_path))
+    message = re.escape(
+        f"CIFAR-10 batch {folder / TEST_BATCH} holds no images; every batch of the release "
+        "holds thousands. Delete it and fetch the dataset again. Received: data shape=(0, 3072)"
+    )
+    with pytest.raises(CorruptDatasetError, match=f"^{message}$"):
+        evaluate(build_model("simple_cnn"), **options)
 
 
 def test_data_dir_naming_the_archive_itself(tmp_path: Path):

@@ -147,6 +147,42 @@ def test_corrupted_cache_hit_raises_and_is_removed(
     assert not blob.exists() and not path.is_symlink() and not path.exists()
 
 
+def test_bad_cache_link_to_a_file_outside_the_cache_keeps_that_file(
+    hub_server: HubStandIn, served: FileRecord, hub_env: Path, tmp_path: Path
+):
+    path = hub.download_file(REPO, served)
+    blob = Path(os.path.realpath(path))
+    mine = tmp_path / "my-own.weights.h5"
+    mine.write_bytes(b"\1" * served.size)  # a user's file, linked into the cache by hand
+    path.unlink()
+    path.symlink_to(mine)
+    with pytest.raises(IntegrityError) as info:
+        hub.download_file(REPO, served, local_files_only=True)
+    assert mine.read_bytes() == b"\1" * served.size
+    assert not path.is_symlink() and not path.exists()  # the cache's own entry is gone
+    assert blob.is_file()  # the blob the link no longer named is not touched either
+    assert (
+        f"The bad file was removed from the cache; the next load downloads it again. The cache "
+        f"entry was a link to {mine}, outside the cache, which was left in place. "
+        f"Received: path={str(path)!r}"
+    ) in str(info.value)
+    assert hub.file_hash(hub.download_file(REPO, served)) == served.sha256
+
+
+def test_bad_keras_cache_link_to_a_file_outside_the_cache_keeps_that_file(
+    hub_env: Path, tmp_path: Path
+):
+    mine = tmp_path / "vgg16.h5"
+    mine.write_bytes(b"not the Keras file")
+    target = tmp_path / "keras-home" / "models" / "vgg16.h5"
+    target.parent.mkdir(parents=True)
+    target.symlink_to(mine)
+    with pytest.raises(IntegrityError, match=r"outside the cache, which was left in place"):
+        hub.fetch_keras_file("vgg16.h5", "http://127.0.0.1:1/vgg16.h5", "0" * 32)
+    assert mine.read_bytes() == b"not the Keras file"
+    assert not target.is_symlink()
+
+
 def test_manifest_hash_mismatch_is_an_integrity_error(hub_server: HubStandIn, served: FileRecord):
     wrong = FileRecord(NAME, "0" * 64, served.size)
     with pytest.raises(IntegrityError, match=r"expected sha256 0{64}, got [0-9a-f]{64}"):
@@ -505,3 +541,48 @@ def test_bad_file_in_a_read_only_cache_is_not_said_to_be_removed(
         f"Received: path={str(path)!r}"
     ) in message, message
     assert blob.exists() and path.is_symlink()
+
+
+def test_unreachable_hub_from_hf_endpoint_names_the_variable(
+    hub_env: Path, closed_endpoint: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("HF_ENDPOINT", closed_endpoint)
+    with pytest.raises(
+        HubError,
+        match=re.escape(
+            f"{closed_endpoint} (set by HF_ENDPOINT) cannot be reached ([Errno 111] Connection "
+            "refused; set HF_HUB_OFFLINE=1 to use only the cache). Check the network, or fix "
+            "HF_ENDPOINT (unset, https://huggingface.co is used), or use a local mirror "
+            "(hub_dir=PATH or KERAS_CIFAR_ZOO_HUB=PATH). Received: repo_id='zoo-test/tiny', "
+            f"filename='model.weights.h5', HF_ENDPOINT={closed_endpoint!r}"
+        ),
+    ):
+        hub.download_file(REPO, FileRecord(NAME, "0" * 64, 1))
+
+
+@pytest.mark.parametrize("value", ["huggingface.co", "http//127.0.0.1:1", "ftp://example.org"])
+def test_malformed_hf_endpoint_is_named_even_for_a_cached_file(
+    hub_server: HubStandIn, served: FileRecord, monkeypatch: pytest.MonkeyPatch, value: str
+):
+    cached = hub.download_file(REPO, served)
+    monkeypatch.setenv("HF_ENDPOINT", value)
+    message = re.escape(
+        f"The Hub URL {value!r} is not an http:// or https:// URL such as "
+        "'https://huggingface.co': fix HF_ENDPOINT, or unset it to use https://huggingface.co "
+        f"(HF_HUB_OFFLINE=1 uses only the cache). Received: HF_ENDPOINT={value!r}"
+    )
+    for record in (served, FileRecord("other.weights.h5", served.sha256, served.size)):
+        with pytest.raises(InvalidArgumentError, match=f"^{message}$"):
+            hub.download_file(REPO, record)
+    assert hub.download_file(REPO, served, local_files_only=True) == cached  # offline: no URL
+
+
+def test_malformed_endpoint_argument_names_the_option(hub_env: Path):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=re.escape(
+            ": pass such a URL as endpoint= (HF_HUB_OFFLINE=1 uses only the cache). "
+            "Received: endpoint='localhost:8080'"
+        ),
+    ):
+        hub.download_file(REPO, FileRecord(NAME, "0" * 64, 1), endpoint="localhost:8080")

@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+import shutil
 from pathlib import Path
 
 import h5py
+import hub_stand_in
 import keras
 import numpy as np
 import pytest
+from hub_stand_in import HubStandIn, repo_commit
 
 from keras_cifar_zoo import load_model
 from keras_cifar_zoo.errors import (
+    IntegrityError,
     InvalidArgumentError,
     InvalidTypeError,
+    ManifestError,
     UnknownModelError,
     WeightsMismatchError,
 )
-from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE
+from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE, PRESETS
 from keras_cifar_zoo.registry import build_model
+from keras_cifar_zoo.weights import hub as hub_module
 from keras_cifar_zoo.weights import load_weights
 from keras_cifar_zoo.weights.loading import use_preprocessing
+from keras_cifar_zoo.weights.manifest import load_manifest
+from keras_cifar_zoo.weights.source import RECORD_FILES, check_repo_preprocessing
 from keras_cifar_zoo.weights.storage import cast_weights_file
+
+hub_env = hub_stand_in.hub_env  # fixtures
+hub_server = hub_stand_in.hub_server
 
 
 def randomize(model: keras.Model, seed: int = 0) -> keras.Model:
@@ -251,3 +263,132 @@ def test_load_weights_needs_a_zoo_model():
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)], name="mine")
     with pytest.raises(UnknownModelError, match=r"Unknown model 'mine'"):
         load_weights(model, "cifar10")
+
+
+# --- the manifest's preprocessing against the repository's own records ----------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+HUB = ROOT / "hub"
+needs_hub = pytest.mark.skipif(not (HUB / "keras-cifar-zoo").is_dir(), reason="no hub/ here")
+SIMPLE = "simple_cnn"
+RESCALE = {"scale": 1 / 255, "mean": [0.0], "std": [1.0]}
+ZSCORE = {"scale": 1.0, "mean": [120.68823526692708], "std": [63.85622621963612]}  # elu_cnn's
+
+
+def _edited_copy(tmp_path: Path, **record_preprocessing: dict) -> tuple[Path, Path, str, str]:
+    """The real simple_cnn repository in a mirror, and a manifest whose simple_cnn entry says it
+    was trained with elu_cnn's z-score constants; ``record_preprocessing`` edits the repository's
+    keras_cifar_zoo.json the same way. Returns (mirror, manifest, repo_id, weights)."""
+    data = json.loads((ROOT / "weights_manifest.json").read_text())
+    entry = next(e for e in data["checkpoints"] if e["model"] == SIMPLE and e["default"])
+    assert {k: entry["preprocessing"][k] for k in RESCALE} == RESCALE  # what it was trained with
+    entry["preprocessing"] |= {"name": "cifar10_zscore", **ZSCORE}
+    data["checkpoints"] = [entry]
+    manifest = tmp_path / "weights_manifest.json"
+    manifest.write_text(json.dumps(data))
+    repo = tmp_path / "mirror" / entry["repo_id"]
+    shutil.copytree(HUB / entry["repo_id"], repo)
+    if record_preprocessing:
+        record = json.loads((repo / "keras_cifar_zoo.json").read_text())
+        record["preprocessing"] |= record_preprocessing["values"]
+        (repo / "keras_cifar_zoo.json").write_text(json.dumps(record))
+    return tmp_path / "mirror", manifest, entry["repo_id"], f"cifar10:{entry['tag']}"
+
+
+@needs_hub
+def test_manifest_preprocessing_contradicting_the_repository_is_refused(tmp_path: Path):
+    mirror, manifest, repo_id, weights = _edited_copy(tmp_path)
+    with pytest.raises(ManifestError) as info:
+        load_model(SIMPLE, weights="cifar10", hub_dir=mirror, manifest=manifest)
+    assert str(info.value) == (
+        f"The weights manifest {manifest} says simple_cnn {weights!r} was trained with "
+        "preprocessing cifar10_zscore (-120.688, /63.8562), but its repository "
+        f"{repo_id} records rescale_0_1 (x/255) in keras_cifar_zoo.json: loaded with the "
+        "manifest's, the weights would see wrongly scaled inputs. If the repository is right, "
+        "correct the entry's 'preprocessing' in the manifest to "
+        + json.dumps(PRESETS["rescale_0_1"].to_config())
+        + f"; if the manifest is right, update {mirror / repo_id} in the hub mirror from a hub/ "
+        "folder written by `keras-cifar-zoo publish`. Received: manifest scale=1.0, "
+        "mean=[120.68823526692708], std=[63.85622621963612]; keras_cifar_zoo.json "
+        "scale=0.00392156862745098, mean=[0.0], std=[1.0]"
+    )
+
+
+@needs_hub
+def test_keras_config_of_the_repository_is_checked_too(tmp_path: Path):
+    mirror, manifest, *_ = _edited_copy(tmp_path, values={"name": "cifar10_zscore", **ZSCORE})
+    with pytest.raises(
+        ManifestError,
+        match=r"records rescale_0_1 \(x/255\) in config\.json: .* Received: manifest scale=1\.0,",
+    ):
+        load_model(SIMPLE, weights="cifar10", hub_dir=mirror, manifest=manifest)
+
+
+@needs_hub
+def test_repository_records_are_downloaded_and_checked(
+    tmp_path: Path, hub_server: HubStandIn, hub_env: Path
+):
+    mirror, manifest, repo_id, _ = _edited_copy(tmp_path)
+    hub_server.root = mirror
+    snapshot = (
+        hub_env / f"models--{repo_id.replace('/', '--')}" / "snapshots" / repo_commit(repo_id)
+    )
+    expected = re.escape(
+        f"records rescale_0_1 (x/255) in keras_cifar_zoo.json: loaded with the manifest's, the "
+        f"weights would see wrongly scaled inputs. If the repository is right, correct the entry's "
+        f"'preprocessing' in the manifest to {json.dumps(PRESETS['rescale_0_1'].to_config())}; if "
+        f"the manifest is right, delete {snapshot} from the huggingface_hub cache and load again. "
+    )
+    for _ in range(2):  # the second time from the cache, with nothing downloaded again
+        with pytest.raises(ManifestError, match=expected):
+            load_weights(build_model(SIMPLE), "cifar10", manifest=manifest)
+    assert hub_server.count("GET", "keras_cifar_zoo.json") == 1
+    assert hub_server.count("GET", "config.json") == 1
+
+
+@needs_hub
+def test_every_published_entry_agrees_with_its_repository():
+    manifest = load_manifest(ROOT / "weights_manifest.json")
+    for entry in manifest.entries:
+        folder = HUB / entry.repo_id
+        records = {name: folder / name for name in RECORD_FILES if (folder / name).is_file()}
+        assert "keras_cifar_zoo.json" in records, entry.identifier
+        check_repo_preprocessing(entry, records)
+
+
+def _mirror_copy(tmp_path: Path, **entry_edits) -> tuple[Path, Path, dict]:
+    """The real default simple_cnn repository in a mirror, with a one-entry manifest whose
+    entry gets ``entry_edits``. Returns (mirror, manifest, entry)."""
+    data = json.loads((ROOT / "weights_manifest.json").read_text())
+    entry = next(e for e in data["checkpoints"] if e["model"] == SIMPLE and e["default"])
+    entry |= entry_edits
+    data["checkpoints"] = [entry]
+    manifest = tmp_path / "weights_manifest.json"
+    manifest.write_text(json.dumps(data))
+    shutil.copytree(HUB / entry["repo_id"], tmp_path / "mirror" / entry["repo_id"])
+    return tmp_path / "mirror", manifest, entry
+
+
+@needs_hub
+def test_a_mirror_file_of_the_wrong_size_fails_before_it_is_hashed(tmp_path: Path, monkeypatch):
+    mirror, manifest, entry = _mirror_copy(tmp_path)
+    weights = mirror / entry["repo_id"] / "model.weights.h5"
+    with open(weights, "ab") as f:
+        f.truncate(2**31)  # a 2 GiB sparse file: hashing it would take seconds
+    hashed = []
+    monkeypatch.setattr(hub_module, "file_hash", lambda *a, **k: hashed.append(a) or "")
+    with pytest.raises(IntegrityError) as info:
+        load_model(SIMPLE, weights="cifar10", hub_dir=mirror, manifest=manifest)
+    assert hashed == []
+    size = entry["files"][0]["size"]
+    assert f"got a file of {2**31:,} bytes where {size:,} are recorded (not hashed)" in str(
+        info.value
+    )
+    assert weights.stat().st_size == 2**31  # a mirror file is never deleted
+
+
+@needs_hub
+def test_an_entry_whose_num_classes_disagrees_with_its_file_is_refused_on_load(tmp_path: Path):
+    mirror, manifest, _ = _mirror_copy(tmp_path, num_classes=100)
+    with pytest.raises(ManifestError, match=r"records num_classes=100, but model\.weights\.h5 "):
+        load_model(SIMPLE, weights="cifar10", hub_dir=mirror, manifest=manifest)

@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import os
+import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -495,3 +498,92 @@ def test_default_and_tag_lookup():
 def test_entry_preprocessing_is_a_record():
     entry = parse_entry(copy.deepcopy(make_entry()))
     assert entry.preprocessing == RESCALE_0_1
+
+
+# Reading the file
+
+
+def test_a_manifest_that_is_not_utf8_names_the_file(tmp_path: Path):
+    path = tmp_path / "weights_manifest.json"
+    path.write_bytes(b'{"manifest_version": 1, "checkpoints": [], "schema": {"x": "\xe9"}}')
+    with pytest.raises(
+        ManifestError,
+        match=rf"^The weights manifest {re.escape(str(path))} is not UTF-8 text \(byte 0xe9 at "
+        r"offset 60\): it must be UTF-8 JSON, as `keras-cifar-zoo publish` writes it\. Restore "
+        r"the file \(e\.g\. from version control\) or re-encode it as UTF-8\. Received: "
+        rf"manifest={re.escape(str(path))}$",
+    ):
+        load_manifest(path)
+
+
+def test_an_entry_for_an_unregistered_model_is_refused_on_load(manifest_file):
+    path = manifest_file(make_entry(), make_entry() | {"model": "resnet20_v2"})
+    with pytest.raises(
+        ManifestError,
+        match=r"checkpoints\[1\]\.model: model 'resnet20_v2' is not registered \(closest: "
+        r"'resnet20_v1', 'resnet50_v1', 'resnet56_v1'\); rename it to a model of "
+        r"keras_cifar_zoo\.list_models\(\) or remove the entry \(and its hub/ folder\)\. Fix the "
+        rf"entry or re-run `keras-cifar-zoo publish`\. Received: manifest={re.escape(str(path))}$",
+    ):
+        load_manifest(path)
+    with pytest.raises(ManifestError, match=r"model 'resnet20_v2' is not registered"):
+        load_model("resnet20_v1", weights="cifar10")
+
+
+def test_a_cached_manifest_is_reread_when_another_file_replaces_it(tmp_path: Path):
+    """Writers replace the file: a same-size rewrite within the clock's resolution is still
+    seen (the cache key holds the inode)."""
+    path = tmp_path / "weights_manifest.json"
+    write_manifest([parse_entry(make_entry(tag="first"))], path)
+    stat = path.stat()
+    assert [e.tag for e in load_manifest(path).entries] == ["first"]
+    write_manifest([parse_entry(make_entry(tag="other"))], path)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same timestamp and size
+    assert path.stat().st_size == stat.st_size
+    assert [e.tag for e in load_manifest(path).entries] == ["other"]
+
+
+# Checking stored files against their entry
+
+
+def test_a_file_of_the_wrong_size_fails_before_it_is_hashed(tmp_path: Path):
+    from keras_cifar_zoo.errors import IntegrityError
+    from keras_cifar_zoo.weights.storage import check_file
+
+    sparse = tmp_path / "model.weights.h5"
+    with open(sparse, "wb") as f:
+        f.truncate(2 << 30)  # 2 GiB that take no disk: hashing them would take seconds
+    record = FileRecord("model.weights.h5", "a" * 64, 1234)
+    start = time.monotonic()
+    with pytest.raises(
+        IntegrityError,
+        match=r"^Integrity check failed for the test file: expected 1,234 bytes, the file has "
+        r"2,147,483,648 \(model\.weights\.h5 in the manifest\), so it is not the published "
+        r"file; it was not hashed\. Replace it with the published file \(or fetch it again\)\.",
+    ):
+        check_file(sparse, record, label="the test file")
+    assert time.monotonic() - start < 0.5
+    same_size = tmp_path / "same.weights.h5"
+    same_size.write_bytes(b"x" * 1234)
+    with pytest.raises(IntegrityError, match=rf"expected sha256 {'a' * 64}, got "):
+        check_file(same_size, record, label="the test file")
+    good = FileRecord("same.weights.h5", hub.file_hash(same_size), 1234)
+    check_file(same_size, good, label="the test file")
+
+
+def test_an_entry_whose_num_classes_disagrees_with_its_file_is_refused(tmp_path: Path):
+    from keras_cifar_zoo.registry import build_model
+    from keras_cifar_zoo.weights.manifest import check_num_classes
+
+    path = tmp_path / "model.weights.h5"
+    build_model("resnet20_v1").save_weights(path)  # 10 classes
+    entry = parse_entry(make_entry(num_classes=100, num_params=274442 + 64 * 90 + 90))
+    with pytest.raises(
+        ManifestError,
+        match=r"^resnet20_v1 cifar10:article: the weights manifest records num_classes=100, but "
+        r"model\.weights\.h5 holds a 10-class classifier\. The entry and its files disagree: "
+        r"re-run `keras-cifar-zoo publish` for this checkpoint, or correct the entry's "
+        r"num_classes to 10\. Received: num_classes=100",
+    ):
+        check_num_classes(entry, path)
+    check_num_classes(parse_entry(make_entry()), path)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 from pathlib import Path
 
 import hub_stand_in
@@ -98,7 +100,8 @@ def test_round_trip_over_http_with_sharded_float16(
     hub_server.root = tmp_path / "hub"  # serve what publish wrote
     manifest = tmp_path / "weights_manifest.json"
     loaded = load_model(NAME, weights="cifar10:article", manifest=manifest)
-    assert hub_server.count("GET") == len(result.entry.files)
+    # Each weights file is downloaded once (small records beside them may be fetched too).
+    assert [hub_server.count("GET", f.name) for f in result.entry.files] == [1] * len(weights)
     # The published number is what the downloaded weights measure.
     assert evaluate(loaded, data=(images, labels))["accuracy"] == result.entry.metrics.accuracy
     np.testing.assert_allclose(
@@ -482,3 +485,201 @@ def test_the_test_set_is_named_after_the_copy_it_is_measured_on(trained, tmp_pat
         "CIFAR-10 test set (10,000 images), JPEG q75 copy (every pixel differs slightly from "
         "the official release)"
     )
+
+
+# Writing the folder and the manifest: failures leave the published checkpoint as it was
+
+
+def _counting():
+    calls = []
+
+    def evaluate_fn(model: keras.Model) -> dict:
+        calls.append(model)
+        return _same(model)
+
+    return calls, evaluate_fn
+
+
+def test_a_failed_manifest_write_leaves_the_old_checkpoint_loading(
+    trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from keras_cifar_zoo.errors import PublishError
+
+    old = _publish(trained, tmp_path, evaluate_fn=_same, dtype="float32")
+    manifest = tmp_path / "weights_manifest.json"
+    before = manifest.read_bytes()
+    replace = os.replace
+
+    def busy(src, dst, *args, **kwargs):  # what replacing a read-only bind mount answers
+        if Path(dst) == manifest:
+            raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(dst))
+        return replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", busy)
+    with pytest.raises(
+        PublishError,
+        match=rf"^Cannot replace the weights manifest {re.escape(str(manifest))} \(Device or "
+        r"resource busy\); a read-only or bind-mounted file cannot be replaced\. Make it a "
+        r"writable file in a writable folder, then publish again\. .*resnet20_v1-article and "
+        r"the manifest were left as they were: the checkpoint the manifest lists there still "
+        r"loads\. Received: manifest=",
+    ):
+        _publish(trained, tmp_path, evaluate_fn=_same, dtype="float16")
+    monkeypatch.undo()
+    assert manifest.read_bytes() == before
+    assert load_manifest(manifest).find(NAME) == old.entry
+    hub.fetch_repo_files(REPO, old.entry.files, hub_dir=tmp_path / "hub")  # the hashes hold
+    # Nothing staged is left beside the folder, nor a temporary manifest beside the manifest.
+    assert os.listdir(tmp_path / "hub" / "keras-cifar-zoo") == [f"{NAME}-article"]
+    assert sorted(p.name for p in tmp_path.glob(".*")) == []
+
+
+@pytest.mark.parametrize(
+    ("in_the_way", "message"),
+    [
+        (
+            "hub",
+            r"hub is a file, where publish needs a folder: the repository goes into "
+            rf"hub/{REPO}/ under the root\. Move the file away or publish into another root\.",
+        ),
+        (
+            "hub/keras-cifar-zoo",
+            r"hub/keras-cifar-zoo is a file, where publish needs a folder",
+        ),
+        (
+            f"hub/{REPO}",
+            rf"hub/{REPO} is a file, where publish needs a folder",
+        ),
+    ],
+    ids=["hub", "owner", "repository"],
+)
+def test_a_file_in_the_way_is_refused_before_measuring(
+    trained, tmp_path: Path, in_the_way: str, message: str
+):
+    from keras_cifar_zoo.errors import PublishError
+
+    path = tmp_path / in_the_way
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("not a folder")
+    calls, evaluate_fn = _counting()
+    with pytest.raises(PublishError, match=rf"^{re.escape(str(tmp_path))}/{message}"):
+        _publish(trained, tmp_path, evaluate_fn=evaluate_fn)
+    assert calls == []
+    assert not (tmp_path / "weights_manifest.json").exists()
+
+
+def test_a_manifest_that_cannot_be_written_is_refused_before_measuring(
+    trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from keras_cifar_zoo.errors import PublishError
+
+    manifest = tmp_path / "weights_manifest.json"
+    manifest.mkdir()
+    calls, evaluate_fn = _counting()
+    with pytest.raises(
+        PublishError,
+        match=rf"^{re.escape(str(manifest))} is not a file: publish writes the weights manifest "
+        r"there\. Move it away or publish into another root\. Received: root=",
+    ):
+        _publish(trained, tmp_path, evaluate_fn=evaluate_fn)
+    manifest.rmdir()
+    manifest.write_text("{}")
+    # A read-only file (root may write anything, so the check is imitated here).
+    access = os.access
+    monkeypatch.setattr(
+        os, "access", lambda p, mode, **kw: False if Path(p) == manifest else access(p, mode)
+    )
+    with pytest.raises(
+        PublishError,
+        match=rf"^The weights manifest {re.escape(str(manifest))} is read-only, and publish "
+        r"replaces it\. Make it writable \(chmod u\+w; a read-only mount cannot be\), or "
+        r"publish into another root\.",
+    ):
+        _publish(trained, tmp_path, evaluate_fn=evaluate_fn)
+    assert calls == []
+    assert manifest.read_text() == "{}" and not (tmp_path / "hub").exists()
+
+
+# Provenance: how much of the training set a run used
+
+
+LOSSLESS_TRAIN = (
+    "CIFAR-10 training set (50,000 images), lossless copy: official pixels, split and order "
+    "(77 of the 50,000 images filled in from a JPEG q75 copy)"
+)
+
+
+def test_a_run_on_part_of_the_training_set_is_published_as_such(trained, tmp_path: Path):
+    run = RUN | {"training_data": LOSSLESS_TRAIN, "train_images": 64}  # a plan's smoke job
+    result = _publish(trained, tmp_path, evaluate_fn=_same, run_info=run, dtype="float32")
+    expected = (
+        "CIFAR-10 training set, its first 64 of 50,000 images (lossless copy: official pixels, "
+        "split and order (77 of the 50,000 images filled in from a JPEG q75 copy))"
+    )
+    assert result.entry.metrics.training_data == expected
+    assert load_manifest(result.manifest_path).find(NAME).metrics.training_data == expected
+    card = (result.folder / "README.md").read_text()
+    assert f"Trained on the {expected}: 1 epochs" in card
+
+
+@pytest.mark.parametrize(
+    ("training_data", "train_images", "expected"),
+    [
+        (LOSSLESS_TRAIN, 50_000, LOSSLESS_TRAIN),  # the whole set
+        (LOSSLESS_TRAIN, None, LOSSLESS_TRAIN),  # not said: the whole set, as before
+        ("CIFAR-10 training set", 640, "CIFAR-10 training set, its first 640 of 50,000 images"),
+        ("synthetic training images", 64, "synthetic training images (64 images)"),
+    ],
+)
+def test_the_training_data_names_how_much_of_the_set_was_used(
+    training_data: str, train_images: int | None, expected: str
+):
+    from keras_cifar_zoo import publish as publish_module
+
+    run = RUN | {"training_data": training_data, "train_images": train_images}
+    assert publish_module._run_info(run)["training_data"] == expected
+
+
+@pytest.mark.parametrize(
+    ("train_images", "message"),
+    [
+        (
+            60_000,
+            r"run_info train_images=60,000 exceeds the 50,000 images of the training set that "
+            r"training_data names\.",
+        ),
+        (0, r"run_info train_images must be the number of training images the run used"),
+        ("64", r"run_info train_images must be .* Received: train_images='64'"),
+    ],
+    ids=["too_many", "zero", "string"],
+)
+def test_a_bad_train_images_is_refused_before_measuring(
+    trained, tmp_path: Path, train_images, message: str
+):
+    calls, evaluate_fn = _counting()
+    run = RUN | {"training_data": LOSSLESS_TRAIN, "train_images": train_images}
+    with pytest.raises(InvalidArgumentError, match=message):
+        _publish(trained, tmp_path, evaluate_fn=evaluate_fn, run_info=run)
+    assert calls == []
+
+
+def test_the_cli_refuses_a_root_it_cannot_write_before_measuring(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    from keras_cifar_zoo import publish as publish_module
+    from keras_cifar_zoo.cli import main
+
+    calls, evaluate_fn = _counting()
+    monkeypatch.setattr(publish_module, "_default_evaluator", lambda *args: evaluate_fn)
+    build_model(NAME).save_weights(tmp_path / "w.weights.h5")
+    (tmp_path / "run.json").write_text(json.dumps(RUN | {"recipe": "improved_sgd"}))
+    (tmp_path / "hub").write_text("")
+    args = ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), "--root"]
+    args += [str(tmp_path), "--run-info", str(tmp_path / "run.json"), "--data-name", "synthetic"]
+    assert main(args) == 1
+    assert capsys.readouterr().err == (
+        f"keras-cifar-zoo: error: {tmp_path}/hub is a file, where publish needs a folder: the "
+        f"repository goes into hub/{REPO}/ under the root. Move the file away or publish into "
+        f"another root. Received: root={str(tmp_path)!r}\n"
+    )
+    assert calls == []

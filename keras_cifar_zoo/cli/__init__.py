@@ -5,10 +5,12 @@ exposes ``register(subparsers)``, which adds its sub-parsers and gives each a ha
 ``parser.set_defaults(handler=func)``; ``func(args: argparse.Namespace) -> int`` returns the
 exit status. Adding a command module is one line in :data:`COMMAND_MODULES`.
 
-User errors (any :class:`~keras_cifar_zoo.ZooError`, bad arguments) print one line to stderr
-and exit non-zero; a traceback means a bug. A parser may also set ``flags``, the keyword
-arguments its command exposes mapped to their flags (``{"hub_dir": "--hub-dir PATH"}``), so
-that error messages name ``--hub-dir`` rather than ``hub_dir=``.
+User errors (any :class:`~keras_cifar_zoo.ZooError`, an ``OSError`` from a file a command
+writes or reads, a Keras backend that cannot start, bad arguments) print one line to stderr
+and exit non-zero, the same for every command; a traceback means a bug. A parser may also
+set ``flags``, the keyword arguments its command exposes mapped to their flags
+(``{"hub_dir": "--hub-dir PATH"}``), so that error messages name ``--hub-dir`` rather than
+``hub_dir=``.
 
 The command modules import Keras only inside their handlers: ``--help`` and a malformed
 command line never start TensorFlow, and a command imports it once, with TensorFlow's C++
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import importlib.util
 import logging
 import os
 import re
@@ -29,7 +32,7 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from keras_cifar_zoo import __version__
-from keras_cifar_zoo.errors import ZooError
+from keras_cifar_zoo.errors import ZooError, write_failure_fix
 
 PROG = "keras-cifar-zoo"
 
@@ -124,19 +127,19 @@ def _import_backend(verbose: bool) -> None:
     if "keras" in sys.modules:
         return
     if verbose:
-        importlib.import_module("keras")
+        _import_keras()
         return
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError):  # no file descriptor 2 to catch
-        importlib.import_module("keras")
+        _import_keras()
         return
     with tempfile.TemporaryFile() as sink:
         os.dup2(sink.fileno(), 2)
         try:
-            importlib.import_module("keras")
+            _import_keras()
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -145,6 +148,42 @@ def _import_backend(verbose: bool) -> None:
             kept = [line for line in lines if not _BACKEND_NOISE.match(line)]
             if kept:
                 print("\n".join(kept), file=sys.stderr)
+
+
+BACKENDS = ("tensorflow", "jax", "torch", "numpy")
+
+
+def _import_keras() -> None:
+    """Imports Keras; a backend it cannot start is a user error, not a traceback.
+
+    Keras picks its backend when imported (``KERAS_BACKEND``, else ``~/.keras/keras.json``,
+    else TensorFlow) and raises ``ValueError`` for a name it does not know or
+    ``ImportError`` for a backend that is not installed.
+    """
+    try:
+        importlib.import_module("keras")
+    except Exception as exc:  # whatever the backend raised while starting
+        for name in [m for m in sys.modules if m == "keras" or m.startswith("keras.")]:
+            del sys.modules[name]  # half-imported: a later import must not find it
+        installed = [b for b in BACKENDS if b == "numpy" or importlib.util.find_spec(b)]
+        here = f"{', '.join(installed[:-1])} or {installed[-1]}" if len(installed) > 1 else "numpy"
+        chosen = os.environ.get("KERAS_BACKEND")
+        if chosen and chosen not in BACKENDS:
+            fix = f"KERAS_BACKEND must name a Keras backend installed here: {here}"
+        elif chosen and chosen not in installed:
+            fix = f"Install it (pip install {chosen}), or set KERAS_BACKEND to one of {here}"
+        elif chosen:
+            fix = f"Reinstall {chosen}, or set KERAS_BACKEND to another of {here}"
+        else:
+            fix = (
+                f"Set KERAS_BACKEND to a backend installed here: {here} (unset, Keras reads "
+                "~/.keras/keras.json, else uses tensorflow)"
+            )
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        shown = f"KERAS_BACKEND={chosen!r}" if chosen else "KERAS_BACKEND unset"
+        raise CommandError(
+            f"Keras cannot start its backend: {reason}. {fix}. Received: {shown}"
+        ) from exc
 
 
 @contextlib.contextmanager
@@ -168,8 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments without the program name; ``None`` reads ``sys.argv[1:]``.
 
     Returns:
-        0 on success, 1 for a user error reported by the package, 2 for a bad command
-        line, 130 if interrupted.
+        0 on success, 1 for a user error reported by the package (or an ``OSError`` the
+        system raised), 2 for a bad command line, 130 if interrupted.
 
     Example:
         >>> main(["info", "resnet20_v1"])  # doctest: +SKIP
@@ -200,3 +239,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
+    except OSError as exc:  # a file a command writes or reads: the system said no
+        _error(_os_error(exc))
+        return EXIT_ERROR
+
+
+def _os_error(exc: OSError) -> str:
+    """``Cannot write '/x': No space left on device; the disk is full: ...``, for any command."""
+    names = [repr(str(n)) for n in (exc.filename, exc.filename2) if n is not None]
+    target = f" {' -> '.join(names)}" if names else ""
+    return f"Cannot write or read{target}: {exc.strerror or exc}; {write_failure_fix(exc)}."

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from keras_cifar_zoo.cli import CommandError
 from keras_cifar_zoo.cli._table import format_fields, format_table
+from keras_cifar_zoo.errors import shown
 
 if TYPE_CHECKING:  # imported by the handlers: --help must not start Keras
     from keras_cifar_zoo.preprocessing import Preprocessing
@@ -60,9 +61,9 @@ def _list(args: argparse.Namespace) -> int:
     names = list_models(args.pattern)
     if not names:
         raise CommandError(
-            f"No model matches {args.pattern!r}. Patterns are shell-style ('vgg*', "
+            f"No model matches {shown(args.pattern)}. Patterns are shell-style ('vgg*', "
             f"'resnet?0_v1'); run `keras-cifar-zoo list` to see all {len(list_models())} "
-            f"models. Received: pattern={args.pattern!r}"
+            f"models. Received: pattern={shown(args.pattern)}"
         )
     infos = [model_info(name) for name in names]
     if args.json:

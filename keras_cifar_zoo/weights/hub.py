@@ -134,6 +134,47 @@ def hub_endpoint(endpoint: str | None = None) -> str:
     return (endpoint or os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
 
 
+@dataclasses.dataclass(frozen=True)
+class _Endpoint:
+    """The Hub URL and where it was set, so that a message about it names its origin."""
+
+    url: str
+    from_env: bool  # set by HF_ENDPOINT, not by the caller
+
+    @classmethod
+    def of(cls, endpoint: str | None) -> _Endpoint:
+        return cls(hub_endpoint(endpoint), endpoint is None and bool(os.environ.get("HF_ENDPOINT")))
+
+    def shown(self) -> str:
+        """``HF_ENDPOINT='…'`` or ``endpoint='…'``, for ``Received:``."""
+        return f"HF_ENDPOINT={self.url!r}" if self.from_env else f"endpoint={self.url!r}"
+
+    def named(self) -> str:
+        """The URL, saying where it came from if that was ``HF_ENDPOINT``."""
+        return f"{self.url} (set by HF_ENDPOINT)" if self.from_env else self.url
+
+    def check(self) -> str:
+        """What to check about the endpoint when the Hub cannot be reached."""
+        if self.from_env:
+            return "check the network, or fix HF_ENDPOINT (unset, https://huggingface.co is used)"
+        return "check the network or HF_ENDPOINT"
+
+    def refuse_malformed(self) -> None:
+        """Raises InvalidArgumentError unless the URL is http(s)://host."""
+        parts = urllib.parse.urlsplit(self.url)
+        if parts.scheme in ("http", "https") and parts.hostname:
+            return
+        if self.from_env:
+            fix = "fix HF_ENDPOINT, or unset it to use https://huggingface.co"
+        else:
+            fix = f"pass such a URL as {_flag('endpoint')}"
+        raise InvalidArgumentError(
+            f"The Hub URL {self.url!r} is not an http:// or https:// URL such as "
+            f"'https://huggingface.co': {fix} (HF_HUB_OFFLINE=1 uses only the cache). "
+            f"Received: {self.shown()}"
+        )
+
+
 def _hub_cache(cache_dir: str | os.PathLike | None) -> tuple[Path, str]:
     """The huggingface_hub cache folder and where it was set, for messages."""
     check_path_option(cache_dir, "cache_dir", "a cache folder")
@@ -241,14 +282,27 @@ def file_hash(path: str | os.PathLike, algorithm: str = "sha256") -> str:
     return digest.hexdigest()
 
 
-def _remove_cached(path: Path) -> list[str]:
-    """Removes a cached file: the snapshot link and the blob it points to.
+def _remove_cached(path: Path, blobs: Path | None) -> tuple[list[str], Path | None]:
+    """Removes a bad file from a cache: the cache's own entries, never a path outside it.
+
+    ``path`` itself goes (a snapshot link, or a plain file); the file a link points to goes
+    too only if it is a blob of this cache, lying directly in ``blobs``. A link pointing
+    anywhere else (a user's own file, linked into the cache by hand) loses only the link.
 
     Returns:
-        What could not be removed (path and reason); empty if everything was.
+        What could not be removed (path and reason), empty if everything was; and the target
+        of a link that was left alone because it lies outside the cache's blobs.
     """
+    entries = [path]
+    outside = None
+    if path.is_symlink():
+        target = Path(os.path.realpath(path))
+        if blobs is not None and target.parent == Path(os.path.realpath(blobs)):
+            entries.insert(0, target)
+        else:
+            outside = target
     failed = []
-    for p in dict.fromkeys((Path(os.path.realpath(path)), path)):  # one entry if not a link
+    for p in entries:
         try:
             p.unlink()
         except FileNotFoundError:
@@ -256,22 +310,46 @@ def _remove_cached(path: Path) -> list[str]:
         except OSError as exc:  # read-only cache: the integrity error still surfaces
             logger.warning("Could not remove %s from the cache: %s", p, exc)
             failed.append(f"{p} ({exc.strerror or exc})")
-    return failed
+    return failed, outside
 
 
-def _verify(path: Path, expected: str, *, label: str, algorithm: str, in_cache: bool) -> None:
-    actual = file_hash(path, algorithm)
-    if actual == expected:
-        return
+def _verify(
+    path: Path,
+    expected: str,
+    *,
+    label: str,
+    algorithm: str,
+    in_cache: bool,
+    blobs: Path | None = None,
+    size: int | None = None,
+) -> None:
+    """Raises :class:`IntegrityError` if ``path`` fails its hash, first removing it from the
+    cache when ``in_cache`` (``blobs``: the cache's blobs folder, for a snapshot link). With the
+    recorded ``size``, a file of another size fails at once, unhashed (a large wrong file would
+    otherwise hash for seconds)."""
+    actual_size = path.stat().st_size
+    if size is not None and actual_size != size:
+        actual = f"a file of {actual_size:,} bytes where {size:,} are recorded (not hashed)"
+    else:
+        actual = file_hash(path, algorithm)
+        if actual == expected:
+            return
     if not in_cache:
         action = "The file is not in a cache, so it was left in place; replace it."
-    elif failed := _remove_cached(path):
-        action = (
-            f"It could not be removed from the cache ({'; '.join(failed)}): delete it yourself, "
-            "then load again to download a good copy."
-        )
     else:
-        action = "The bad file was removed from the cache; the next load downloads it again."
+        failed, outside = _remove_cached(path, blobs)
+        if failed:
+            action = (
+                f"It could not be removed from the cache ({'; '.join(failed)}): delete it "
+                "yourself, then load again to download a good copy."
+            )
+        else:
+            action = "The bad file was removed from the cache; the next load downloads it again."
+        if outside is not None:
+            action += (
+                f" The cache entry was a link to {outside}, outside the cache, which was left "
+                "in place."
+            )
     raise IntegrityError(
         f"Integrity check failed for {label}: expected {algorithm} {expected}, got {actual}. "
         f"{action} Received: path={str(path)!r}"
@@ -409,14 +487,16 @@ def _download(
 ) -> Path:
     import huggingface_hub
     from huggingface_hub import errors as hf_errors
+    from huggingface_hub.file_download import repo_folder_name
 
     from keras_cifar_zoo import __version__
 
     offline = offline_mode(local_files_only)
-    url = hub_endpoint(endpoint)
+    hub_url = _Endpoint.of(endpoint)
+    url = hub_url.url
     cache = _usable_cache(cache_dir)
     label = f"{repo_id}/{file.name}@{revision}"
-    received_ = f"Received: repo_id={repo_id!r}, filename={file.name!r}, endpoint={url!r}"
+    received_ = f"Received: repo_id={repo_id!r}, filename={file.name!r}, {hub_url.shown()}"
     off = how_to_set("local_files_only", "HF_HUB_OFFLINE=1")
     mirror = f"use a local mirror ({how_to_set('hub_dir', f'{HUB_ENV}=PATH')})"
     gap_note = f" {gap.lacks()}: {gap.update()} or {gap.drop()}." if gap else ""
@@ -425,21 +505,22 @@ def _download(
         if gap is not None:
             return HubError(
                 f"{gap.lacks()}, and downloading it failed: {reason}. {_sentence(gap.update())}, "
-                f"or check the network or HF_ENDPOINT. {received_}"
+                f"or {hub_url.check()}. {received_}"
             )
         return HubError(
             f"Could not download {label} and it is not in the cache ({cache}): {reason}. "
-            f"Check the network or HF_ENDPOINT, or {mirror}. {received_}"
+            f"{_sentence(hub_url.check())}, or {mirror}. {received_}"
         )
 
     if not offline:
+        hub_url.refuse_malformed()  # huggingface_hub fails on it even for a cached file
         cached = huggingface_hub.try_to_load_from_cache(
             repo_id, file.name, cache_dir=str(cache), revision=revision
         )
         if not isinstance(cached, str) and (why := _unreachable(url)) is not None:
             raise failed(
-                f"{url} cannot be reached ({_one_line(why)}; set HF_HUB_OFFLINE=1 to use "
-                "only the cache)"
+                f"{hub_url.named()} cannot be reached ({_one_line(why)}; set HF_HUB_OFFLINE=1 "
+                "to use only the cache)"
             )
     try:
         path = huggingface_hub.hf_hub_download(
@@ -471,16 +552,17 @@ def _download(
         raise HubError(f"{message} {received_}") from exc
     except hf_errors.RepositoryNotFoundError as exc:
         raise HubError(
-            f"The repository {repo_id} does not exist at {url} (or is private). "
+            f"The repository {repo_id} does not exist at {hub_url.named()} (or is private). "
             f"Check repo_id in the weights manifest and HF_ENDPOINT.{gap_note} {received_}"
         ) from exc
     except hf_errors.RevisionNotFoundError as exc:
         raise HubError(
-            f"The revision {revision!r} of {repo_id} does not exist at {url}.{gap_note} {received_}"
+            f"The revision {revision!r} of {repo_id} does not exist at {hub_url.named()}."
+            f"{gap_note} {received_}"
         ) from exc
     except hf_errors.EntryNotFoundError as exc:
         raise HubError(
-            f"{repo_id} at {url} has no file {file.name!r} at revision {revision!r}."
+            f"{repo_id} at {hub_url.named()} has no file {file.name!r} at revision {revision!r}."
             f"{gap_note} {received_}"
         ) from exc
     except (OSError, hf_errors.RevisionResolutionError, *_http_errors()) as exc:
@@ -494,7 +576,16 @@ def _download(
             f"Downloading {label} failed: {_one_line(exc)}.{gap_note} {received_}"
         ) from exc
     path = Path(path)
-    _verify(path, file.sha256, label=label, algorithm="sha256", in_cache=True)
+    blobs = cache / repo_folder_name(repo_id=repo_id, repo_type="model") / "blobs"
+    _verify(
+        path,
+        file.sha256,
+        label=label,
+        algorithm="sha256",
+        in_cache=True,
+        blobs=blobs,
+        size=file.size,
+    )
     return path
 
 
@@ -540,6 +631,7 @@ def fetch_repo_files(
                     label=f"{repo_id}/{f.name} in the hub mirror {mirror[0]}",
                     algorithm="sha256",
                     in_cache=False,
+                    size=f.size,
                 )
             logger.info("Using %s from the hub mirror %s", repo_id, mirror[0])
             return folder
@@ -566,6 +658,87 @@ def fetch_repo_files(
             f"pin the manifest's revision to a commit. Received: revision={revision!r}"
         )
     return folders.pop()
+
+
+def is_in_cache(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> bool:
+    """True if ``path`` lies inside the ``huggingface_hub`` cache (see :func:`hub_cache_dir`)."""
+    cache = os.path.realpath(hub_cache_dir(cache_dir))
+    return Path(os.path.realpath(path)).is_relative_to(cache)
+
+
+def fetch_repo_records(
+    repo_id: str,
+    names: Sequence[str],
+    folder: Path,
+    *,
+    revision: str = "main",
+    cache_dir: str | os.PathLike | None = None,
+    local_files_only: bool | None = None,
+    endpoint: str | None = None,
+    token: str | bool | None = None,
+) -> dict[str, Path]:
+    """Fetches small files a repository keeps beside its weights, for cross-checks.
+
+    ``folder`` is what :func:`fetch_repo_files` returned (a mirror folder or a cache snapshot).
+    A file already in it is used as it is; one missing from a snapshot is downloaded into it,
+    unless downloads are off, the Hub cannot be reached, or the cache remembers the repository
+    lacks it. These files are not in the manifest, so they have no hash to check: a file that
+    cannot be had is left out, and never makes a load fail.
+
+    Returns:
+        File name -> its path in ``folder``, for the files found.
+    """
+    found = {name: folder / name for name in names if (folder / name).is_file()}
+    wanted = [name for name in names if name not in found]
+    if not wanted or not is_in_cache(folder, cache_dir):  # a mirror is used as it is
+        return found
+    cache = hub_cache_dir(cache_dir)
+    import huggingface_hub
+    from huggingface_hub import errors as hf_errors
+
+    from keras_cifar_zoo import __version__
+
+    offline = offline_mode(local_files_only)
+    url = hub_endpoint(endpoint)
+    reachable: bool | None = None
+    for name in wanted:
+        cached = huggingface_hub.try_to_load_from_cache(
+            repo_id, name, cache_dir=str(cache), revision=revision
+        )
+        if isinstance(cached, str):
+            path = Path(cached)
+        elif cached is not None or offline:  # known to be absent, or no downloads
+            continue
+        else:
+            if reachable is None:
+                reachable = _unreachable(url) is None
+            if not reachable:
+                continue
+            try:
+                path = Path(
+                    huggingface_hub.hf_hub_download(
+                        repo_id,
+                        name,
+                        revision=revision,
+                        cache_dir=str(cache),
+                        endpoint=url,
+                        token=token,
+                        library_name="keras-cifar-zoo",
+                        library_version=__version__,
+                    )
+                )
+            except (
+                OSError,
+                ValueError,
+                hf_errors.EntryNotFoundError,
+                hf_errors.RevisionResolutionError,
+                *_http_errors(),
+            ) as exc:
+                logger.debug("%s/%s not fetched: %s", repo_id, name, _one_line(exc))
+                continue
+        if path.parent == folder:  # the same revision as the weights
+            found[name] = path
+    return found
 
 
 # ---------------------------------------------------------------------------------------------

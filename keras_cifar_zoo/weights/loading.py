@@ -219,8 +219,9 @@ def _collect(handle: Any, layers: dict[str, dict[int, Any]]) -> bool:
     return named
 
 
-def _keras_preprocessing(config: Any) -> Preprocessing | None:
-    """Finds the zoo ``preprocessing`` layer in a ``.keras`` model config."""
+def config_preprocessing(config: Any) -> Preprocessing | None:
+    """The preprocessing of the zoo ``preprocessing`` layer in a Keras model config (a ``.keras``
+    file's or a Hub repository's ``config.json``), or None if it has no such layer."""
     if isinstance(config, dict):
         inner = config.get("config")
         if isinstance(inner, dict) and inner.get("name") == LAYER_NAME:
@@ -234,7 +235,7 @@ def _keras_preprocessing(config: Any) -> Preprocessing | None:
     else:
         return None
     for child in children:
-        found = _keras_preprocessing(child)
+        found = config_preprocessing(child)
         if found is not None:
             return found
     return None
@@ -260,6 +261,13 @@ def check_path(weights: str | os.PathLike) -> Path:
         )
     path = Path(weights).expanduser()
     name = path.name
+    if path.is_dir():  # whatever its name: a run's folder is not a checkpoint file
+        inside = sorted(p.name for p in path.iterdir() if p.name.endswith(CHECKPOINT_SUFFIXES))
+        hint = f" It holds {', '.join(inside[:3])}: pass one of those." if inside else ""
+        raise InvalidArgumentError(
+            f"{path} is a folder, not a checkpoint file: weights=PATH takes a file ending in "
+            f"{', '.join(CHECKPOINT_SUFFIXES)}.{hint} Received: weights={str(weights)!r}"
+        )
     if not name.endswith(CHECKPOINT_SUFFIXES):
         hint = ""
         if name.endswith(".h5"):
@@ -270,13 +278,6 @@ def check_path(weights: str | os.PathLike) -> Path:
             )
         raise InvalidArgumentError(
             f"Unsupported checkpoint file {name!r}: weights=PATH takes a file ending in "
-            f"{', '.join(CHECKPOINT_SUFFIXES)}.{hint} Received: weights={str(weights)!r}"
-        )
-    if path.is_dir():
-        inside = sorted(p.name for p in path.iterdir() if p.name.endswith(CHECKPOINT_SUFFIXES))
-        hint = f" It holds {', '.join(inside[:3])}: pass one of those." if inside else ""
-        raise InvalidArgumentError(
-            f"{path} is a folder, not a checkpoint file: weights=PATH takes a file ending in "
             f"{', '.join(CHECKPOINT_SUFFIXES)}.{hint} Received: weights={str(weights)!r}"
         )
     if not path.is_file():
@@ -318,7 +319,7 @@ def open_checkpoint(path: str | os.PathLike) -> Iterator[Checkpoint]:
             else:
                 archive = stack.enter_context(zipfile.ZipFile(path))
                 config = json.loads(archive.read("config.json"))
-                preprocessing = _keras_preprocessing(config)
+                preprocessing = config_preprocessing(config)
                 buffer = io.BytesIO(archive.read("model.weights.h5"))
                 named = _collect(stack.enter_context(h5py.File(buffer, "r")), found)
         except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:

@@ -12,11 +12,17 @@ description and whether it is required, :func:`fields_of` reads them into one ta
 :class:`FieldSpec` rows, and parsing, ``to_dict`` and the ``schema`` block written into the
 file all come from that table, so they cannot drift apart. A new field is one more annotated
 line in its record.
+
+Writers change the file under :func:`manifest_lock` (an OS-level lock that dies with its
+holder), read it with :func:`read_manifest` (never a cached copy) and replace it atomically
+with :func:`write_manifest`, so concurrent writers never lose each other's entries.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import difflib
 import functools
 import importlib.resources
 import json
@@ -24,12 +30,17 @@ import logging
 import math
 import os
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import field
 from pathlib import Path
 from typing import Any
 
-from keras_cifar_zoo.errors import InvalidArgumentError, ManifestError, WeightsNotAvailableError
+from keras_cifar_zoo.errors import (
+    InvalidArgumentError,
+    ManifestError,
+    PublishError,
+    WeightsNotAvailableError,
+)
 from keras_cifar_zoo.preprocessing import IMAGENET_MEAN_RGB, Preprocessing
 from keras_cifar_zoo.registry import build_model, get_info, list_models
 
@@ -38,6 +49,9 @@ logger = logging.getLogger(__name__)
 MANIFEST_VERSION = 1
 MANIFEST_FILE = "weights_manifest.json"
 MANIFEST_ENV = "KERAS_CIFAR_ZOO_MANIFEST"
+LOCK_SUFFIX = ".lock"
+"""The lock file beside the manifest (``weights_manifest.json.lock``) that writers hold."""
+LOCK_TIMEOUT_S = 600.0
 DATASET = "cifar10"
 """The dataset of a checkpoint whose entry names none, and of ``weights="cifar10"``."""
 DATASETS = ("cifar10", "cifar100")
@@ -608,11 +622,30 @@ def parse_entry(data: Any, where: str = "entry") -> CheckpointEntry:
     return entry
 
 
-def _parse_entry(data: Any, where: str, problems: _Problems) -> CheckpointEntry | None:
+def _parse_entry(
+    data: Any, where: str, problems: _Problems, known: frozenset[str] | None = None
+) -> CheckpointEntry | None:
     entry = _parse_record(CheckpointEntry, data, where, problems)
+    if entry is not None and _is_text(entry.model):
+        _check_registered(entry, where, problems, known or frozenset(list_models()))
     # Once anything is wrong, entries are not collected: the checks across entries (one
     # default, unique tags) would only add noise to the problems already listed.
     return None if problems.items else entry
+
+
+def _check_registered(
+    entry: CheckpointEntry, where: str, problems: _Problems, known: frozenset[str]
+) -> None:
+    """Refuses an entry for a model this package cannot build: nothing could load it."""
+    if entry.model in known:
+        return
+    close = difflib.get_close_matches(entry.model, sorted(known), n=3)
+    hint = f" (closest: {', '.join(repr(c) for c in close)})" if close else ""
+    problems.add(
+        f"{where}.model",
+        f"model {entry.model!r} is not registered{hint}; rename it to a model of "
+        "keras_cifar_zoo.list_models() or remove the entry (and its hub/ folder)",
+    )
 
 
 def _problem_message(problems: _Problems, source: str) -> str:
@@ -656,8 +689,9 @@ def parse_manifest(data: Any, source: str = "<memory>") -> Manifest:
         problems.add("manifest.checkpoints", "must be a list")
         raw = []
     entries = []
+    known = frozenset(list_models())
     for i, item in enumerate(raw):
-        entry = _parse_entry(item, f"checkpoints[{i}]", problems)
+        entry = _parse_entry(item, f"checkpoints[{i}]", problems, known)
         if entry is not None:
             entries.append(entry)
     seen: dict[tuple[str, str, str], int] = {}
@@ -787,15 +821,35 @@ def find_manifest(path: str | os.PathLike | None = None) -> Path | None:
     return tree if tree.is_file() else None
 
 
-@functools.lru_cache(maxsize=8)
-def _read(path: str, mtime_ns: int, size: int) -> Manifest:
+def read_manifest(path: str | os.PathLike) -> Manifest:
+    """Reads and validates a manifest file as it is now, bypassing the cache.
+
+    Writers (``publish``) read through this, under :func:`manifest_lock`: a cached copy may
+    predate another writer's change within the file system's timestamp resolution.
+
+    Raises:
+        ManifestError: If the file is not UTF-8 JSON or breaks the schema.
+    """
+    path = str(path)
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ManifestError(
+            f"The weights manifest {path} is not UTF-8 text (byte {exc.object[exc.start]:#04x} "
+            f"at offset {exc.start}): it must be UTF-8 JSON, as `keras-cifar-zoo publish` "
+            f"writes it. Restore the file (e.g. from version control) or re-encode it as "
+            f"UTF-8. Received: manifest={path}"
+        ) from None
     except json.JSONDecodeError as exc:
         raise ManifestError(
             f"The weights manifest is not valid JSON ({exc}). Received: manifest={path}"
         ) from None
     return parse_manifest(data, source=path)
+
+
+@functools.lru_cache(maxsize=8)
+def _read(path: str, mtime_ns: int, size: int, inode: int) -> Manifest:
+    return read_manifest(path)
 
 
 def load_manifest(path: str | os.PathLike | None = None) -> Manifest:
@@ -819,7 +873,7 @@ def load_manifest(path: str | os.PathLike | None = None) -> Manifest:
         logger.debug("No weights manifest found; no published checkpoint is available.")
         return Manifest(entries=(), source="<none>")
     stat = found.stat()
-    return _read(str(found), stat.st_mtime_ns, stat.st_size)
+    return _read(str(found), stat.st_mtime_ns, stat.st_size, stat.st_ino)
 
 
 def empty_document() -> dict[str, Any]:
@@ -849,8 +903,74 @@ def write_manifest(entries: Sequence[CheckpointEntry], path: str | os.PathLike) 
     parse_manifest(json.loads(dumps(document)), source=str(path))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(dumps(document), encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(dumps(document))
+            f.flush()
+            os.fsync(f.fileno())  # the new content is on disk before it replaces the old
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def lock_path(path: str | os.PathLike) -> Path:
+    """The lock file of a manifest: ``<manifest>.lock`` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + LOCK_SUFFIX)
+
+
+@contextlib.contextmanager
+def manifest_lock(path: str | os.PathLike, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """Holds the manifest's lock file: read-modify-write cycles of the manifest (and of the
+    ``hub/`` folders it lists) run one at a time, across processes.
+
+    The lock is an OS-level file lock (``filelock``; ``flock`` on Unix), so the kernel releases
+    it when its holder dies: a killed writer never leaves a stale lock.
+
+    Raises:
+        PublishError: If the lock is not acquired within ``timeout`` seconds, or its file
+            cannot be created (a read-only folder).
+    """
+    import filelock
+
+    lock = filelock.FileLock(str(lock_path(path)), timeout=timeout)
+    try:
+        lock.acquire()
+    except filelock.Timeout:
+        raise PublishError(
+            f"Another writer has held the weights manifest's lock {lock.lock_file} for over "
+            f"{timeout:g} s. Wait for that publish to finish, then try again. "
+            f"Received: manifest={path}"
+        ) from None
+    except OSError as exc:
+        raise PublishError(
+            f"Cannot create the weights manifest's lock file {lock.lock_file} "
+            f"({exc.strerror or exc}): its folder must be writable. Received: manifest={path}"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def check_num_classes(entry: CheckpointEntry, weights_path: str | os.PathLike) -> None:
+    """Refuses a checkpoint file whose classifier size is not the entry's ``num_classes``.
+
+    The model is built with the entry's ``num_classes``; a file with another classifier
+    would load with a newly initialised head, an untrained model published as trained.
+
+    Raises:
+        ManifestError: If the sizes differ.
+    """
+    from keras_cifar_zoo.weights.loading import open_checkpoint
+
+    with open_checkpoint(weights_path) as ckpt:
+        found = ckpt.num_classes
+    if found is not None and found != entry.num_classes:
+        raise ManifestError(
+            f"{entry.model} {entry.identifier}: the weights manifest records num_classes="
+            f"{entry.num_classes}, but {Path(weights_path).name} holds a {found}-class "
+            f"classifier. The entry and its files disagree: re-run `keras-cifar-zoo publish` "
+            f"for this checkpoint, or correct the entry's num_classes to {found}. "
+            f"Received: num_classes={entry.num_classes}, weights={str(weights_path)!r}"
+        )

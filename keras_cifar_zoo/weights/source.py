@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
+import logging
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Union
 
 import keras
 
-from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, WeightsNotAvailableError
+from keras_cifar_zoo.errors import (
+    InvalidArgumentError,
+    InvalidTypeError,
+    ManifestError,
+    WeightsNotAvailableError,
+    shown,
+)
 from keras_cifar_zoo.preprocessing import IMAGENET_MEAN_RGB, Preprocessing
 from keras_cifar_zoo.registry import get_info, list_models
 from keras_cifar_zoo.weights import hub
@@ -24,10 +33,19 @@ from keras_cifar_zoo.weights.imagenet import load_imagenet_weights, resolve_file
 from keras_cifar_zoo.weights.loading import (
     LoadReport,
     check_path,
+    config_preprocessing,
     load_checkpoint,
     open_checkpoint,
 )
-from keras_cifar_zoo.weights.manifest import DATASETS, CheckpointEntry, load_manifest
+from keras_cifar_zoo.weights.manifest import (
+    DATASETS,
+    CheckpointEntry,
+    check_num_classes,
+    find_manifest,
+    load_manifest,
+)
+
+logger = logging.getLogger(__name__)
 
 IMAGENET = "imagenet"
 FORMS = (
@@ -113,6 +131,72 @@ class ImageNetOptions:
         hub.offline_mode(self.local_files_only)
 
 
+RECORD_FILES = ("keras_cifar_zoo.json", "config.json")
+"""What a published repository records about its weights besides the manifest: the zoo's
+record and Keras's model config (absent for sharded weights)."""
+
+
+def _recorded(name: str, path: Path) -> Preprocessing | None:
+    """The preprocessing a repository file records, or None if it records none readably."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if name == "config.json":
+            return config_preprocessing(data)
+        return Preprocessing.from_config(data["preprocessing"])
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.debug("No preprocessing read from %s: %s", path, exc)
+        return None
+
+
+def _numbers(prep: Preprocessing) -> str:
+    return f"scale={prep.scale!r}, mean={list(prep.mean)}, std={list(prep.std)}"
+
+
+def check_repo_preprocessing(
+    entry: CheckpointEntry,
+    records: Mapping[str, Path],
+    *,
+    manifest: Path | None = None,
+    refetch: str = "download the repository again",
+) -> None:
+    """Refuses a manifest entry whose preprocessing its repository's own files contradict.
+
+    The entry's preprocessing builds the model's input layer; weights fed inputs scaled
+    another way load without any error and measure near chance. The repository records it
+    twice, written with the weights: ``keras_cifar_zoo.json`` and the ``preprocessing``
+    ``Rescaling`` layer of Keras's ``config.json``.
+
+    Args:
+        entry: The manifest entry.
+        records: File name -> path, as :func:`~keras_cifar_zoo.weights.hub.fetch_repo_records`
+            returns them.
+        manifest: The manifest file the entry came from, for the message.
+        refetch: How to get the repository's files again, for the message.
+
+    Raises:
+        ManifestError: Naming both preprocessings and the fix.
+    """
+    ours = entry.preprocessing
+    for name in RECORD_FILES:
+        theirs = _recorded(name, records[name]) if name in records else None
+        if theirs is None or theirs.computes_like(ours):
+            continue
+        where = f"The weights manifest {manifest}" if manifest else "The weights manifest"
+        raise ManifestError(
+            f"{where} says {entry.model} {entry.identifier!r} was trained with preprocessing "
+            f"{_short(ours)}, but its repository {entry.repo_id} records {_short(theirs)} in "
+            f"{name}: loaded with the manifest's, the weights would see wrongly scaled inputs. "
+            "If the repository is right, correct the entry's 'preprocessing' in the manifest "
+            f"to {json.dumps(theirs.to_config())}; if the manifest is right, {refetch}. "
+            f"Received: manifest {_numbers(ours)}; {name} {_numbers(theirs)}"
+        )
+
+
+def _short(prep: Preprocessing) -> str:
+    """``rescale_0_1 (x/255)``: the name and formula, without the description."""
+    return str(prep).partition(": ")[0]
+
+
 @dataclasses.dataclass(frozen=True)
 class CheckpointSource:
     """A published checkpoint from the weights manifest."""
@@ -136,20 +220,38 @@ class CheckpointSource:
         return self.options.revision or self.entry.revision
 
     def fetch(self) -> Path:
-        """Downloads (or finds in the mirror or cache) and verifies the files; their folder."""
-        return hub.fetch_repo_files(
-            self.entry.repo_id,
-            self.entry.files,
-            revision=self.revision,
-            hub_dir=self.options.hub_dir,
-            cache_dir=self.options.cache_dir,
-            local_files_only=self.options.local_files_only,
-            endpoint=self.options.endpoint,
-            token=self.options.token,
+        """Downloads (or finds in the mirror or cache) and verifies the files; their folder.
+
+        Raises:
+            ManifestError: If the repository records another preprocessing than the entry
+                (see :func:`check_repo_preprocessing`).
+        """
+        options = {
+            "revision": self.revision,
+            "cache_dir": self.options.cache_dir,
+            "local_files_only": self.options.local_files_only,
+            "endpoint": self.options.endpoint,
+            "token": self.options.token,
+        }
+        folder = hub.fetch_repo_files(
+            self.entry.repo_id, self.entry.files, hub_dir=self.options.hub_dir, **options
         )
+        records = hub.fetch_repo_records(self.entry.repo_id, RECORD_FILES, folder, **options)
+        if hub.is_in_cache(folder, self.options.cache_dir):
+            refetch = f"delete {folder} from the huggingface_hub cache and load again"
+        else:
+            refetch = (
+                f"update {folder} in the hub mirror from a hub/ folder written by "
+                "`keras-cifar-zoo publish`"
+            )
+        check_repo_preprocessing(
+            self.entry, records, manifest=find_manifest(self.options.manifest), refetch=refetch
+        )
+        return folder
 
     def load_into(self, model: keras.Model) -> LoadReport:
         folder = self.fetch()
+        check_num_classes(self.entry, folder / self.entry.weights_file)
         return load_checkpoint(
             model,
             folder / self.entry.weights_file,
@@ -205,7 +307,7 @@ def parse_weights(weights: Any) -> tuple[str, str | None, str | None]:
     if isinstance(weights, os.PathLike):
         return "path", None, None
     if not isinstance(weights, str):
-        raise InvalidTypeError(f"weights must be {FORMS}. Received: weights={weights!r}")
+        raise InvalidTypeError(f"weights must be {FORMS}. Received: weights={shown(weights)}")
     if weights == IMAGENET:
         return IMAGENET, None, None
     dataset, colon, tag = weights.partition(":")
@@ -220,13 +322,25 @@ def parse_weights(weights: Any) -> tuple[str, str | None, str | None]:
         os.sep in weights
         or "/" in weights
         or weights.endswith((".h5", ".json", ".keras"))
-        or Path(weights).exists()
+        or _exists(weights)
     )
     if looks_like_path:
         return "path", None, None
-    close = difflib.get_close_matches(weights.lower(), [*DATASETS, IMAGENET], n=1, cutoff=0.6)
+    close = (
+        difflib.get_close_matches(weights.lower(), [*DATASETS, IMAGENET], n=1, cutoff=0.6)
+        if len(weights) <= 40  # a longer string is no typo of these names
+        else []
+    )
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise InvalidArgumentError(f"weights must be {FORMS}.{hint} Received: weights={weights!r}")
+    raise InvalidArgumentError(f"weights must be {FORMS}.{hint} Received: weights={shown(weights)}")
+
+
+def _exists(text: str) -> bool:
+    """``Path(text).exists()``, False for a name the system refuses (too long, a NUL byte)."""
+    try:
+        return Path(text).exists()
+    except (OSError, ValueError):
+        return False
 
 
 _OPTION_TYPES: dict[str, type | None] = {
