@@ -16,9 +16,14 @@ Usage::
     python docs/gen_tables.py --check    # exit 1 (and say which) if README.md is stale
 
 To add a table, write a function returning Markdown and add it to :data:`TABLES`; put its
-markers where it should appear. The ``accuracy`` table comes from ``weights_manifest.json``,
-``docs/targets.json`` and ``docs/untrained.json``; the ``benchmarks`` table from the JSON files
-of ``benchmarks/throughput.py`` in ``benchmarks/results/``.
+markers where it should appear. The checkpoint tables (``accuracy``, ``checkpoint-details``,
+``untrained``, ``cpu-training``, ``cifar100``, ``copies``) come from ``weights_manifest.json``,
+``docs/targets.json`` and ``docs/untrained.json``, read whenever a page is rendered, so a
+checkpoint published meanwhile appears; the ``benchmarks`` table from the JSON files of
+``benchmarks/throughput.py`` in ``benchmarks/results/``. ``api-errors`` and ``api-unlisted``
+write mkdocstrings directives for the API reference from ``keras_cifar_zoo.__all__``. Links to
+documentation pages in generated text start with :data:`DOCS_LINK` so that they work from
+README.md and from the pages alike.
 """
 
 from __future__ import annotations
@@ -112,8 +117,9 @@ def articles_table() -> str:
     for number, title in ARTICLES.items():
         lines.append(f"| {number} | {title} | {', '.join(by_article.get(number, []))} |")
     if by_article.get(ZOO_ORIGIN):
+        models = "model" if len(by_article[ZOO_ORIGIN]) == 1 else "models"
         lines.append(
-            "| - | The zoo's own fast model for time-to-94% training, see "
+            f"| - | The zoo's own fast {models} for time-to-94% training, see "
             f"[Models](models.md#the-zoos-fast-model) | {', '.join(by_article[ZOO_ORIGIN])} |"
         )
     return "\n".join(lines)
@@ -151,6 +157,11 @@ def _versus(accuracy: float, target: float) -> str:
     return f"met (+{delta:.2f})" if delta >= 0 else f"missed ({delta:.2f})"
 
 
+def _signed(accuracy: float, target: float) -> str:
+    """The difference in points with its sign, e.g. ``+20.80`` or ``-2.28``."""
+    return f"{_points(accuracy, target):+.2f}"
+
+
 def _tally(deltas: list[float]) -> str:
     """E.g. ``1 met, 7 missed (by 0.92 to 7.76 points)``."""
     missed = sorted(-d for d in deltas if d < 0)
@@ -158,11 +169,6 @@ def _tally(deltas: list[float]) -> str:
     if missed:
         text += f" (by {missed[0]:.2f} to {missed[-1]:.2f} points)"
     return text
-
-
-def _machine(entry: Any) -> str:
-    m = entry.metrics
-    return f"{m.hardware}, Keras {m.keras_version} on {m.backend}"
 
 
 def _seeds(runs: Any) -> str:
@@ -173,147 +179,408 @@ def _seeds(runs: Any) -> str:
     return f"seeds {seeds}: {statistics.fmean(accs):.3f} ± {spread:.3f}%"
 
 
-def accuracy_table() -> str:
-    """Published checkpoints from weights_manifest.json beside the zoo's accuracy targets.
+NOT_RECORDED = "not recorded"
+"""What a generated table shows where a manifest entry lacks a field."""
 
-    One row per checkpoint (and one per registry model without one, with the reason listed
-    under the table from docs/untrained.json); targets come from docs/targets.json.
-    """
-    zoo = _zoo()
+DOCS_LINK = "(@docs/"
+"""How generated text starts a link to a documentation page: :func:`render` points it at
+``docs/`` in README.md and at the page's own folder in the documentation."""
+
+
+def _manifest() -> Any:
+    _zoo()
     from keras_cifar_zoo.weights.manifest import load_manifest
 
-    manifest = load_manifest(MANIFEST)
-    targets = json.loads(TARGETS.read_text(encoding="utf-8"))
-    untrained = json.loads(UNTRAINED.read_text(encoding="utf-8"))
-    # The data and the hardware most checkpoints share go into notes under the table.
-    cifar10 = [e for e in manifest.entries if e.dataset == "cifar10"]
-    data = collections.Counter(e.metrics.data for e in cifar10).most_common(1)
-    common_data = data[0][0] if data else ""
-    machines = collections.Counter(_machine(e) for e in cifar10).most_common(1)
-    common_machine = machines[0][0] if machines else ""
+    return load_manifest(MANIFEST)
+
+
+def _targets() -> dict[str, Any]:
+    return json.loads(TARGETS.read_text(encoding="utf-8"))
+
+
+def _checkpoints(manifest: Any, dataset: str | None = "cifar10") -> list[Any]:
+    """The manifest's entries on ``dataset`` (all if None), in registry order, default first."""
+    zoo = _zoo()
+    return [e for name in zoo.list_models() for e in manifest.for_model(name, dataset)]
+
+
+def _recorded(entry: Any, name: str) -> Any:
+    """An optional field of the entry's metrics or recipe settings; None when absent."""
+    value = getattr(entry.metrics, name, None)
+    if value in (None, ""):
+        value = entry.recipe.settings.get(name)
+    return None if value in (None, "") else value
+
+
+def _device(entry: Any) -> str:
+    """``"CPU"`` or ``"GPU"`` from the recorded hardware (``"not recorded"`` if it says neither)."""
+    hardware = entry.metrics.hardware.lower()
+    if "no gpu" in hardware:
+        return "CPU"
+    if re.search(r"\b(gpus?|nvidia|cuda|rocm|tpu|[ahlv]100)\b", hardware):
+        return "GPU"
+    if re.search(r"\b(v?cpus?|cores?)\b", hardware):
+        return "CPU"
+    return NOT_RECORDED
+
+
+def _hardware(entry: Any) -> str:
+    """The device without the recorded remarks in parentheses, e.g. ``AMD EPYC, 2 vCPUs``."""
+    return re.sub(r"\s*\([^)]*\)", "", entry.metrics.hardware).strip() or NOT_RECORDED
+
+
+def _shared(entry: Any) -> bool:
+    """Whether the hardware record says the machine ran other work during training."""
+    return "shared" in entry.metrics.hardware.lower()
+
+
+def _training_copy(entry: Any) -> str:
+    """Which copy of the training set: ``lossless``, ``JPEG q75``, or the recorded text."""
+    text = entry.metrics.training_data
+    if "lossless" in text.lower():
+        return "lossless"
+    if "jpeg" in text.lower():
+        return "JPEG q75"
+    return _cell(text) if text else NOT_RECORDED
+
+
+def _train_images(entry: Any) -> int | None:
+    """Training images per epoch, as recorded or as ``training_data`` states them."""
+    recorded = _recorded(entry, "train_images")
+    if recorded is not None:
+        return int(recorded)
+    text = entry.metrics.training_data
+    found = re.search(r"first ([\d,]+) of", text) or re.search(r"([\d,]+) images", text)
+    return int(found[1].replace(",", "")) if found else None
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.2f} h" if seconds >= 3600 else f"{seconds / 60:.1f} min"
+
+
+def _weights(entry: Any) -> str:
+    return f"`{entry.identifier}`" + (" (default)" if entry.default else "")
+
+
+def _epochs(entry: Any) -> str:
+    planned = entry.recipe.settings.get("epochs")
+    epochs = entry.metrics.epochs
+    return f"{epochs} of {planned}" if planned and planned != epochs else str(epochs)
+
+
+def _article_number(name: str, targets: dict[str, Any]) -> str:
+    """``001: 90.5%``: the seed article and the accuracy it reports (``-`` if none)."""
+    origin = _zoo().model_info(name).article
+    article = targets["article"].get(name)
+    if origin == ZOO_ORIGIN:
+        return "-"
+    return f"{origin}: {article['text']}" if article else f"{origin}: -"
+
+
+def _family_best(name: str, targets: dict[str, Any]) -> str:
+    best = targets["best_published"].get(name)
+    return f"{best['text']} ({best['family']})" if best else "-"
+
+
+def _jpeg_deltas() -> dict[str, float]:
+    """Lossless minus JPEG-copy accuracy in points, by ``model identifier``, for the
+    checkpoints the comparison report measured that are still the published ones."""
+    report = (
+        json.loads(COPIES_REPORT.read_text(encoding="utf-8"))
+        if COPIES_REPORT.is_file()
+        else {"checkpoints": []}
+    )
+    manifest = _manifest()
+    published = {f"{e.model} {e.identifier}": e for e in manifest.entries}
+    deltas = {}
+    for row in report["checkpoints"]:
+        entry = published.get(f"{row['model']} {row['weights']}")
+        lossless = row["results"]["lossless"]["accuracy"]
+        if entry is not None and abs(entry.metrics.accuracy - lossless) < 5e-5:
+            jpeg = row["results"]["jpeg"]["accuracy"]
+            deltas[f"{row['model']} {row['weights']}"] = round((lossless - jpeg) * 100, 6)
+    for entry in manifest.entries:  # a number published with the entry counts as measured
+        key = f"{entry.model} {entry.identifier}"
+        if key not in deltas and entry.metrics.jpeg_copy_accuracy is not None:
+            deltas[key] = _points(entry.metrics.accuracy, entry.metrics.jpeg_copy_accuracy)
+    return deltas
+
+
+def accuracy_table() -> str:
+    """Published CIFAR-10 checkpoints: accuracy beside the article's number, six columns.
+
+    Where each was trained and the models without a checkpoint are on the documentation's
+    checkpoints page (:func:`checkpoint_details_table`, :func:`untrained_list`).
+    """
+    manifest = _manifest()
+    targets = _targets()
+    entries = _checkpoints(manifest)
+    data = collections.Counter(e.metrics.data for e in entries).most_common(1)
+    common_data = data[0][0] if data else "CIFAR-10 test set"
     lines = [
-        "| Model | Weights | Article | Parameters | Test accuracy | Article reports | "
-        "vs article | Best published | vs best published | Epochs | Training time | Trained on |",
-        "|---|---|---|--:|--:|--:|---|--:|---|--:|--:|---|",
+        "| Model | Weights | Test accuracy ¹ | Article | Parameters | Epochs |",
+        "|---|---|--:|--:|--:|--:|",
     ]
     against: dict[str, list[float]] = {"article": [], "best": []}  # differences in points
-    test_selected = jpeg_trained = False
-    for name in zoo.list_models():
-        info = zoo.model_info(name)
-        article = targets["article"].get(name)
-        best = targets["best_published"].get(name)
-        article_text = article["text"] if article else "-"
-        entries = manifest.for_model(name, "cifar10")
-        if not entries:
-            best_text = f"≥ {best['text']}" if best else "-"
-            lines.append(
-                f"| `{name}` | - | {info.article} | {info.num_params:,} | not yet trained (see "
-                f"below) | {article_text} | - | {best_text} | - | - | - | - |"
-            )
-            continue
-        for e in entries:
-            m = e.metrics
-            accuracy = _percent(m.accuracy)
-            if m.seed_runs:
-                accuracy += f" (seed {m.seed}); {_seeds(m.seed_runs)}"
-            if m.data != common_data:
-                accuracy += f" ({_cell(m.data)})"
-            if e.recipe.settings.get("validation_is_test_set"):
-                accuracy += " ²"
-                test_selected = True
-            if "JPEG q75 copy (every pixel" in m.training_data:
-                accuracy += " ⁴"
-                jpeg_trained = True
-            vs_article = _versus(m.accuracy, article["accuracy"]) if article else "-"
-            if article:
-                against["article"].append(_points(m.accuracy, article["accuracy"]))
-            best_text, vs_best = "-", "-"
-            if best and e.tag == "improved":
-                best_text = f"≥ {best['text']}"
-                vs_best = _versus(m.accuracy, best["accuracy"])
-                against["best"].append(_points(m.accuracy, best["accuracy"]))
-            planned = e.recipe.settings.get("epochs")
-            epochs = f"{m.epochs} of {planned}" if planned and planned != m.epochs else m.epochs
-            weights = f"`{e.identifier}`" + (" (default)" if e.default else "")
-            machine = "³" if _machine(e) == common_machine else _cell(_machine(e))
-            lines.append(
-                f"| `{name}` | {weights} | {info.article} | {e.num_params:,} | {accuracy} | "
-                f"{article_text} | {vs_article} | {best_text} | {vs_best} | {epochs} | "
-                f"{m.wall_time_s / 60:.1f} min | {machine} |"
-            )
+    marks: set[str] = set()
+    for e in entries:
+        m = e.metrics
+        accuracy = _percent(m.accuracy)
+        if m.seed_runs:
+            accuracy += f" (seed {m.seed}; {_seeds(m.seed_runs)})"
+        if m.data != common_data:
+            accuracy += f" ({_cell(m.data)})"
+        for mark, applies in (
+            ("²", e.recipe.settings.get("validation_is_test_set")),
+            ("³", _training_copy(e) == "JPEG q75"),
+            ("⁴", _device(e) == "CPU"),
+        ):
+            if applies:
+                accuracy += f" {mark}"
+                marks.add(mark)
+        article = targets["article"].get(e.model)
+        if article:
+            against["article"].append(_points(m.accuracy, article["accuracy"]))
+        best = targets["best_published"].get(e.model)
+        if best:
+            against["best"].append(_points(m.accuracy, best["accuracy"]))
+        lines.append(
+            f"| `{e.model}` | {_weights(e)} | {accuracy} | "
+            f"{_article_number(e.model, targets)} | {e.num_params:,} | {_epochs(e)} |"
+        )
     notes = [
         "",
         f"¹ Measured by `keras_cifar_zoo.evaluate` through the published float16 files, on the "
-        f"{common_data}; the weights of the last epoch of a "
-        "fixed schedule unless marked ². A CI test reloads every checkpoint through the "
-        "download path and fails if its accuracy moves by more than 0.1 point.",
+        f"{common_data}; the weights of the last epoch of a fixed schedule unless marked ². A "
+        "CI test reloads every checkpoint through the download path and fails if its accuracy "
+        "moves by more than 0.1 point. *Article*: the seed article and the test accuracy it "
+        "reports for the model (`-`: it reports none).",
     ]
-    if test_selected:
+    if "²" in marks:
         notes += [
             "",
             "² The recipe, like its article, validates on the test set and stops early on test "
             "accuracy, so when training stopped was decided on test data (the weights are the "
             "last epoch's).",
         ]
-    if common_machine:
-        notes += ["", f"³ {common_machine}."]
-    if jpeg_trained:
-        deltas = _copy_deltas()
+    if "³" in marks:
+        deltas = _jpeg_deltas()
+        keys = [f"{e.model} {e.identifier}" for e in entries if _training_copy(e) == "JPEG q75"]
+        measured = [deltas[key] for key in keys if key in deltas]
+        span = (
+            f"; the same files measure {min(measured):.2f} to {max(measured):.2f} points less on "
+            f"the JPEG copy of the test set ([both copies]{DOCS_LINK}weights.md#both-copies-of-"
+            "the-test-set))"
+            if measured
+            else ""
+        )
         notes += [
             "",
-            "⁴ Trained on the older JPEG q75 copy of the training set, measured on the lossless "
-            f"copy; the same files measure {min(deltas):.2f} to {max(deltas):.2f} points less "
-            "on the JPEG copy of the test set (the comparison of both copies is in the docs).",
+            "³ Trained on the older JPEG q75 copy of the training set, measured on the lossless "
+            f"copy{span}.",
         ]
+    if "⁴" in marks:
+        notes += [
+            "",
+            "⁴ Trained on a CPU: its training time, speed and the family's best published number "
+            f"are on [Trained on a CPU]{DOCS_LINK}cpu-training.md).",
+        ]
+    missing = [m for m in _zoo().list_models() if not manifest.for_model(m, "cifar10")]
     notes += [
         "",
-        f"Article numbers: {_tally(against['article'])}. Best published numbers (improved "
-        f"checkpoints): {_tally(against['best'])}. Differences are in percentage points. "
-        "Training time is the wall time of the `fit_cifar10` call (for a run resumed across "
-        "calls, the sum of its epoch times).",
-        "",
-        "Not yet trained:",
-        "",
+        f"Against the articles' numbers: {_tally(against['article'])}. Against the best "
+        f"published number for the model's family: {_tally(against['best'])}. Differences are "
+        "in percentage points. Where and how long each checkpoint trained: [How each was "
+        f"trained]{DOCS_LINK}weights.md#how-each-was-trained).",
     ]
-    notes += [f"- `{model}`: {reason}." for model, reason in sorted(untrained["models"].items())]
-    notes += [
-        f"- `{run['model']}` `cifar10:{run['tag']}`, {run['run']}: {run['reason']}."
-        for run in untrained["runs"]
-    ]
-    lines[0] = lines[0].replace("Test accuracy", "Test accuracy ¹")
+    if missing:
+        notes += [
+            "",
+            f"No checkpoint yet for {', '.join(f'`{m}`' for m in missing)}: why, and the "
+            f"command that trains each, in [Models without a checkpoint]{DOCS_LINK}weights.md"
+            "#models-without-a-checkpoint).",
+        ]
     return "\n".join(lines + notes)
+
+
+def checkpoint_details_table() -> str:
+    """Every published CIFAR-10 checkpoint: recipe, targets, where and how long it trained."""
+    manifest = _manifest()
+    targets = _targets()
+    lines = [
+        "| Model | Weights | Recipe | vs article | vs family best | Trained on | Training set "
+        "| Training time |",
+        "|---|---|---|---|---|---|---|--:|",
+    ]
+    shared = False
+    for e in _checkpoints(manifest):
+        m = e.metrics
+        article = targets["article"].get(e.model)
+        best = targets["best_published"].get(e.model)
+        vs_article = _signed(m.accuracy, article["accuracy"]) if article else "-"
+        vs_best = f"{best['text']} ({_signed(m.accuracy, best['accuracy'])})" if best else "-"
+        device = _device(e)
+        where = f"{device}: {_cell(_hardware(e))}" if device != NOT_RECORDED else _hardware(e)
+        shared |= _shared(e)
+        lines.append(
+            f"| `{e.model}` | `{e.identifier}` | `{e.recipe.name}` | {vs_article} | {vs_best} | "
+            f"{where}, {m.backend} | {_training_copy(e)} | {_duration(m.wall_time_s)}"
+            f"{' †' if _shared(e) else ''} |"
+        )
+    notes = [
+        "",
+        "*vs article*: the test accuracy above minus the article's number, in percentage "
+        "points. *vs family best*: the best published number for the architecture "
+        "(`docs/targets.json`) and the difference to it. *Training time*: the wall time of "
+        "the `fit_cifar10` call (for a run resumed across calls, the sum of its epoch times).",
+    ]
+    if shared:
+        notes += ["", "† The machine ran other work during the run: the time is an upper bound."]
+    return "\n".join(lines + notes)
+
+
+def untrained_list() -> str:
+    """Registry models without a checkpoint and planned runs not made yet, each with the reason
+    and the command that would produce it (``docs/untrained.json``)."""
+    zoo = _zoo()
+    manifest = _manifest()
+    targets = _targets()
+    untrained = json.loads(UNTRAINED.read_text(encoding="utf-8"))
+    lines = []
+    for name in zoo.list_models():
+        if manifest.for_model(name, "cifar10"):
+            continue
+        info = zoo.model_info(name)
+        facts = [f"{info.num_params:,} parameters"]
+        if info.article != ZOO_ORIGIN:
+            facts.insert(0, f"article {info.article}")
+        if name in targets["article"]:
+            facts.append(f"the article reports {targets['article'][name]['text']}")
+        if name in targets["best_published"]:
+            facts.append(f"best published: {_family_best(name, targets)}")
+        reason = untrained["models"].get(name, f"no reason recorded in `{UNTRAINED.name}`")
+        lines.append(f"- `{name}` ({'; '.join(facts)}): {reason}.")
+    for run in untrained["runs"]:
+        try:
+            entry = manifest.find(run["model"], run["tag"])
+        except LookupError:
+            entry = None
+        done = {r.seed for r in entry.metrics.seed_runs} if entry else set()
+        if run.get("seeds") and set(run["seeds"]) <= done:
+            continue  # published since
+        lines.append(f"- `{run['model']}` `cifar10:{run['tag']}`, {run['run']}: {run['reason']}.")
+    return "\n".join(lines) if lines else "Every model has a checkpoint."
+
+
+def cpu_training_table() -> str:
+    """Every checkpoint trained on a CPU: time, speed and accuracy against the targets."""
+    manifest = _manifest()
+    targets = _targets()
+    entries = [e for e in _checkpoints(manifest, None) if _device(e) == "CPU"]
+    if not entries:
+        return "No published checkpoint was trained on a CPU yet."
+    results = [
+        "| Model | Weights | Recipe | Epochs | Wall time | Images/s | Test accuracy | "
+        "Article | Family best |",
+        "|---|---|---|--:|--:|--:|--:|---|---|",
+    ]
+    setups = [
+        "| Model | Weights | Hardware | Backend | Keras | Precision | Training images | "
+        "Training set | Published |",
+        "|---|---|---|---|---|---|--:|---|---|",
+    ]
+    shared = False
+    for e in entries:
+        m = e.metrics
+        images = _train_images(e)
+        seconds = m.wall_time_s or None
+        speed = f"{m.epochs * images / seconds:,.0f}" if images and seconds else NOT_RECORDED
+        hours = f"{seconds / 3600:.2f} h" if seconds else NOT_RECORDED
+        if seconds and _shared(e):
+            hours += " †"
+        cifar10 = e.dataset == "cifar10"  # the targets are CIFAR-10 numbers
+        article = targets["article"].get(e.model) if cifar10 else None
+        best = targets["best_published"].get(e.model) if cifar10 else None
+        vs_article = (
+            f"{article['text']} ({_signed(m.accuracy, article['accuracy'])})" if article else "-"
+        )
+        vs_best = f"{best['text']} ({_signed(m.accuracy, best['accuracy'])})" if best else "-"
+        shared |= _shared(e)
+        results.append(
+            f"| `{e.model}` | `{e.identifier}` | `{e.recipe.name}` | {_epochs(e)} | {hours} | "
+            f"{speed} | {_percent(m.accuracy)} | {vs_article} | {vs_best} |"
+        )
+        setups.append(
+            f"| `{e.model}` | `{e.identifier}` | {_cell(_hardware(e))} | "
+            f"{m.backend or NOT_RECORDED} | {m.keras_version or NOT_RECORDED} | "
+            f"{_recorded(e, 'precision') or NOT_RECORDED} | "
+            f"{f'{images:,}' if images else NOT_RECORDED} | {_training_copy(e)} | {m.date} |"
+        )
+    notes = [
+        "",
+        "*Wall time*: the `fit_cifar10` call (for a run resumed across calls, the sum of its "
+        "epoch times). *Images/s*: epochs times training images divided by the wall time, "
+        "so it counts everything the run did, not only the training steps (the "
+        f"[Benchmarks]{DOCS_LINK}benchmarks.md) page measures those). *Article* and *Family "
+        "best*: the number the model's article reports and the best published number for "
+        "the architecture (`docs/targets.json`; CIFAR-10 only), each with the test accuracy's "
+        "difference to it in percentage points.",
+    ]
+    if shared:
+        notes += [
+            "",
+            "† The machine ran other work during the run: the wall time is an upper bound and "
+            "the speed a lower bound.",
+        ]
+    return "\n".join([*results, *notes, "", "How each was trained:", "", *setups])
+
+
+def training_copies_text() -> str:
+    """Which copy of the CIFAR-10 training set the published checkpoints were trained on."""
+    entries = _checkpoints(_manifest())
+    by_copy: dict[str, list[str]] = {}
+    for e in entries:
+        by_copy.setdefault(_training_copy(e), []).append(f"`{e.model}`")
+    parts = [
+        f"{len(models)} on the {copy} copy ({', '.join(models)})"
+        for copy, models in sorted(by_copy.items(), key=lambda item: -len(item[1]))
+    ]
+    return f"Of the {len(entries)} published CIFAR-10 checkpoints, " + "; ".join(parts) + "."
 
 
 def cifar100_table() -> str:
     """The published CIFAR-100 checkpoints, from weights_manifest.json."""
-    from keras_cifar_zoo.weights.manifest import load_manifest
-
-    entries = [e for e in load_manifest(MANIFEST).entries if e.dataset == "cifar100"]
+    entries = sorted(
+        _checkpoints(_manifest(), "cifar100"), key=lambda e: (e.model, not e.default, e.tag)
+    )
     lines = [
-        "| Model | Weights | Parameters | Test accuracy ¹ | Starts from | Trained on | Epochs | "
-        "Training time | Hardware |",
-        "|---|---|--:|--:|---|---|--:|--:|---|",
+        "| Model | Weights | Test accuracy ¹ | Starts from | Parameters | Epochs |",
+        "|---|---|--:|---|--:|--:|",
     ]
-    for e in sorted(entries, key=lambda e: (e.model, e.tag)):
-        m = e.metrics
+    for e in entries:
         start = e.recipe.settings.get("initial_weights") or "random initialisation"
-        start = f"`{start}` checkpoint" if start == "cifar10" else start
-        weights = f"`{e.identifier}`" + (" (default)" if e.default else "")
+        start = f"`{start}` checkpoint" if start == "cifar10" else _cell(start)
         lines.append(
-            f"| `{e.model}` | {weights} | {e.num_params:,} | {_percent(m.accuracy)} | {start} | "
-            f"{_cell(m.training_data)} | {m.epochs} | {m.wall_time_s / 60:.1f} min | "
-            f"{_cell(_machine(e))} |"
+            f"| `{e.model}` | {_weights(e)} | {_percent(e.metrics.accuracy)} | {start} | "
+            f"{e.num_params:,} | {_epochs(e)} |"
         )
     data = entries[0].metrics.data if entries else "CIFAR-100 test set"
-    return "\n".join(
-        [
-            *lines,
-            "",
-            f"¹ Measured by `keras_cifar_zoo.evaluate` through the published float16 files on "
-            f"the {data}; the last epoch of a fixed schedule. A CI test reloads every checkpoint "
-            "through the download path and fails if its accuracy moves by more than 0.1 point.",
-        ]
-    )
+    notes = [
+        "",
+        f"¹ Measured by `keras_cifar_zoo.evaluate` through the published float16 files on "
+        f"the {data}; the last epoch of a fixed schedule. A CI test reloads every checkpoint "
+        "through the download path and fails if its accuracy moves by more than 0.1 point.",
+    ]
+    trained = collections.Counter(
+        (_cell(e.metrics.training_data), _device(e)) for e in entries
+    )  # fmt: skip
+    for (data, device), count in sorted(trained.items()):
+        which = "All" if count == len(entries) else f"{count} of {len(entries)}"
+        where = f" on a {device}" if device != NOT_RECORDED else ""
+        notes += ["", f"{which} trained{where} on the {data}."]
+    if any(_device(e) == "CPU" for e in entries):
+        notes[-1] += f" Training times: [Trained on a CPU]{DOCS_LINK}cpu-training.md)."
+    return "\n".join(lines + notes)
 
 
 def transfer_table() -> str:
@@ -480,8 +747,9 @@ def time_to_94_table() -> str:
     notes = []
     for run in sorted(runs, key=lambda r: (r["date"], r["model"])):
         acc, secs = run["accuracy"], run["training_s"]
+        epochs = run["epochs"] or run.get("recipe_settings", {}).get("epochs", NOT_RECORDED)
         lines.append(
-            f"| `{run['model']}` | {run['recipe']} | {run['epochs']} | {run['precision']} | "
+            f"| `{run['model']}` | {run['recipe']} | {epochs} | {run['precision']} | "
             f"{_cell(run['device'])} | {run['backend']} | {len(run['seeds'])} | "
             f"{_percent(acc['mean'])} ± {acc['std'] * 100:.2f} | "
             f"{_percent(acc['min'])} - {_percent(acc['max'])} | "
@@ -489,6 +757,13 @@ def time_to_94_table() -> str:
             f"{secs['mean']:.1f} ± {secs['std']:.1f} | {run['compile_s']['mean']:.1f} | "
             f"{run['date']} |"
         )
+        if run.get("tta", "none") != "none":
+            single = run.get("single_view_accuracy")
+            views = f" (single views: {_percent(single['mean'])})" if single else ""
+            notes.append(
+                f"- `{run['model']}` ({run['date']}): test accuracy with the test-time "
+                f"augmentation `{run['tta']}`{views}."
+            )
         if not run["full_dataset"]:
             notes.append(
                 f"- `{run['model']}` ({run['date']}): a quick check on {run['train_images']:,} "
@@ -503,44 +778,119 @@ COPIES_REPORT = BENCHMARKS / "published-lossless-vs-jpeg.json"
 """Every published checkpoint measured on both copies (``scripts/measure_published.py``)."""
 
 
-def _copy_deltas() -> list[float]:
-    """Lossless minus JPEG-copy accuracy of each checkpoint in the report, in points."""
-    report = json.loads(COPIES_REPORT.read_text(encoding="utf-8"))
-    return [
-        round((r["results"]["lossless"]["accuracy"] - r["results"]["jpeg"]["accuracy"]) * 100, 6)
-        for r in report["checkpoints"]
-    ]
-
-
 def copies_table() -> str:
-    """Every published checkpoint on the lossless and the JPEG q75 copy of the test set."""
+    """Every published checkpoint on the lossless and the JPEG q75 copy of the test set.
+
+    Rows of the report whose checkpoint has since been replaced (another accuracy in the
+    manifest) are left out; the published checkpoints not measured on both copies are named.
+    """
+    if not COPIES_REPORT.is_file():
+        return f"Not measured yet: the command below writes `{COPIES_REPORT.relative_to(ROOT)}`."
     report = json.loads(COPIES_REPORT.read_text(encoding="utf-8"))
+    manifest = _manifest()
+    measured = {}  # "model identifier" -> (lossless, jpeg)
+    for row in report["checkpoints"]:
+        measured[f"{row['model']} {row['weights']}"] = (
+            row["results"]["lossless"]["accuracy"],
+            row["results"]["jpeg"]["accuracy"],
+        )
     lines = [
-        "| Model | Weights | Lossless copy | JPEG q75 copy | Difference (points) |",
-        "|---|---|--:|--:|--:|",
+        "| Model | Weights | Trained on | Lossless copy | JPEG q75 copy | Difference (points) |",
+        "|---|---|---|--:|--:|--:|",
     ]
-    deltas = _copy_deltas()
-    for row, delta in zip(report["checkpoints"], deltas, strict=True):
-        lossless = row["results"]["lossless"]["accuracy"]
-        jpeg = row["results"]["jpeg"]["accuracy"]
+    by_copy: dict[str, list[float]] = {}
+    unmeasured = []
+    for e in _checkpoints(manifest):
+        lossless, jpeg = measured.get(f"{e.model} {e.identifier}", (None, None))
+        if lossless is None or abs(lossless - e.metrics.accuracy) >= 5e-5:
+            lossless, jpeg = e.metrics.accuracy, e.metrics.jpeg_copy_accuracy
+        if jpeg is None:
+            unmeasured.append(f"`{e.model}` `{e.identifier}`")
+            continue
+        delta = _points(lossless, jpeg)
+        copy = _training_copy(e)
+        by_copy.setdefault(copy, []).append(delta)
         lines.append(
-            f"| `{row['model']}` | `{row['weights']}` | {_percent(lossless)} | {_percent(jpeg)} | "
-            f"{delta:+.2f} |"
+            f"| `{e.model}` | `{e.identifier}` | {copy} copy | {_percent(lossless)} | "
+            f"{_percent(jpeg)} | {delta:+.2f} |"
         )
     copies = report["copies"]
+    summary = "; ".join(
+        f"the {len(deltas)} trained on the {copy} copy measure {min(deltas):.2f} to "
+        f"{max(deltas):.2f} points more on the lossless copy"
+        for copy, deltas in sorted(by_copy.items())
+    )
     lines += [
         "",
-        f"Measured on {report['date']} by `scripts/measure_published.py` through the published "
-        f"float16 files with `keras_cifar_zoo.evaluate` (Keras {report['keras_version']} on "
-        f"{report['backend']}, {report['hardware']}): lossless = {copies['lossless']}; "
-        f"JPEG = {copies['jpeg']}. "
-        f"Every checkpoint here was trained on the JPEG copy, and each measures "
-        f"{min(deltas):.2f} to {max(deltas):.2f} points more on the official pixels.",
+        f"Measured by `scripts/measure_published.py` through the published float16 files with "
+        f"`keras_cifar_zoo.evaluate` (Keras {report['keras_version']} on {report['backend']}, "
+        f"{report['hardware']}, {report['date']}): lossless = {copies['lossless']}; "
+        f"JPEG = {copies['jpeg']}. Of these checkpoints, {summary}.",
     ]
+    if unmeasured:
+        lines += [
+            "",
+            f"Not measured on the JPEG copy yet: {', '.join(unmeasured)} (the command below "
+            "measures them).",
+        ]
     return "\n".join(lines)
 
 
+API_PAGE = ROOT / "docs" / "api.md"
+_DIRECTIVE = re.compile(r"^::: keras_cifar_zoo\.(?:[\w.]+\.)?(\w+)$", re.MULTILINE)
+
+
+def _exports() -> list[str]:
+    return sorted(_zoo().__all__)
+
+
+def api_errors_table() -> str:
+    """Every error the package root exports: a summary table, then each one's reference.
+
+    Generated from ``keras_cifar_zoo.__all__``, so an error added there is documented.
+    """
+    zoo = _zoo()
+    errors = [n for n in _exports() if n.endswith("Error")]
+    # ZooError first, then by name: the table reads as the hierarchy's root and its leaves.
+    errors.sort(key=lambda n: (n != "ZooError", n))
+    lines = [
+        "Every error subclasses `ZooError` and a built-in exception, so `except ZooError` "
+        "catches them all and code that expects the built-in keeps working.",
+        "",
+        "| Error | Also a | Raised for |",
+        "|---|---|---|",
+    ]
+    for name in errors:
+        cls = getattr(zoo, name)
+        builtins = [
+            b.__name__
+            for b in cls.__mro__[1:]
+            if b.__module__ == "builtins" and b not in (Exception, BaseException, object)
+        ]
+        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+        also = ", ".join(f"`{b}`" for b in builtins) or "-"
+        lines.append(f"| [`{name}`](#keras_cifar_zoo.{name}) | {also} | {_cell(summary)} |")
+    lines.append("")
+    lines += [f"::: keras_cifar_zoo.{name}\n" for name in errors]
+    return "\n".join(lines).rstrip("\n")
+
+
+def api_unlisted_table() -> str:
+    """The references of root exports that ``docs/api.md`` does not place in a section yet."""
+    placed = set(_DIRECTIVE.findall(API_PAGE.read_text(encoding="utf-8")))
+    rest = [n for n in _exports() if not n.endswith("Error") and n not in placed]
+    if not rest:
+        return ""
+    return "\n".join(["## Other names", "", *[f"::: keras_cifar_zoo.{n}\n" for n in rest]])
+
+
 TABLES: dict[str, Callable[[], str]] = {
+    "api-errors": api_errors_table,
+    "api-unlisted": api_unlisted_table,
+    "checkpoint-details": checkpoint_details_table,
+    "cpu-training": cpu_training_table,
+    "untrained": untrained_list,
+    "training-copies": training_copies_text,
     "copies": copies_table,
     "models": models_table,
     "model-details": model_details_table,
@@ -562,8 +912,13 @@ _REGION = re.compile(
 )
 
 
-def render(markdown: str) -> str:
+def render(markdown: str, docs_root: str = "docs/") -> str:
     """Returns ``markdown`` with every marked table region refilled.
+
+    Args:
+        markdown: The page.
+        docs_root: The documentation folder relative to the page, for the links in generated
+            text (``docs/`` from README.md, ``""`` or ``../`` from a documentation page).
 
     Raises:
         KeyError: If a marker names a table that :data:`TABLES` does not know.
@@ -575,7 +930,7 @@ def render(markdown: str) -> str:
         if name not in TABLES:
             raise KeyError(f"Unknown table {name!r} in markers; known: {sorted(TABLES)}")
         if name not in cache:
-            cache[name] = TABLES[name]()
+            cache[name] = TABLES[name]().replace(DOCS_LINK, f"({docs_root}")
         return f"{match['start']}\n{cache[name]}\n{match['end']}"
 
     return _REGION.sub(fill, markdown)
