@@ -4,8 +4,10 @@ with its message."""
 
 from __future__ import annotations
 
+import json
 import math
 import pickle
+import re
 
 import keras
 import numpy as np
@@ -24,8 +26,10 @@ from keras_cifar_zoo import (
     load_model,
     predict,
 )
+from keras_cifar_zoo.cli import main
 from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 from keras_cifar_zoo.errors import ModelOutputError, PixelRangeError
+from keras_cifar_zoo.training.evaluation import tta_views
 
 RAW = Preprocessing(name="raw", description="Raw pixels, unchanged.")
 HIT, MISS = 0.55, 0.05  # 0.55 + 9 * 0.05 == 1
@@ -477,3 +481,113 @@ def test_a_subclassed_model_gets_names_from_what_it_returns():
         evaluate(
             Coarse(name="coarse"), data=(x, [18, 1]), preprocessing=RAW, class_names=CLASS_NAMES
         )
+
+
+# ------------------------------------------------------------------- test-time augmentation
+
+
+def linear_model(seed: int = 0) -> tuple[keras.Model, np.ndarray]:
+    """Softmax of a fixed linear map of the pixels: its logits are known for any view."""
+    inputs = keras.Input((32, 32, 3))
+    dense = keras.layers.Dense(10, activation="softmax", name="predictions")
+    outputs = dense(keras.layers.Flatten()(inputs))
+    weights = np.random.default_rng(seed).normal(0, 2e-4, (32 * 32 * 3, 10)).astype("float32")
+    dense.set_weights([weights, np.zeros(10, "float32")])
+    return keras.Model(inputs, outputs, name="linear"), weights
+
+
+def test_tta_views_are_airbenchs_flips_and_one_pixel_translations():
+    images = np.arange(2 * 32 * 32 * 3).reshape(2, 32, 32, 3)
+    assert [w for w, _ in tta_views(images, "none")] == [1.0]
+    assert [w for w, _ in tta_views(images, "flip")] == [0.5, 0.5]
+    views = tta_views(images, "flip_translate")
+    assert [w for w, _ in views] == [0.25, 0.25, 0.125, 0.125, 0.125, 0.125]
+    plain, flipped, down_right, down_right_flipped, up_left, up_left_flipped = (v for _, v in views)
+    np.testing.assert_array_equal(plain, images)
+    np.testing.assert_array_equal(flipped[:, :, 31 - 5], images[:, :, 5])
+    # moved one pixel down and right: (r, c) shows (r - 1, c - 1), the border reflected
+    np.testing.assert_array_equal(down_right[:, 1:, 1:], images[:, :-1, :-1])
+    np.testing.assert_array_equal(down_right[:, 0, 1:], images[:, 1, :-1])
+    np.testing.assert_array_equal(down_right[:, 0, 0], images[:, 1, 1])
+    # moved one pixel up and left: (r, c) shows (r + 1, c + 1)
+    np.testing.assert_array_equal(up_left[:, :-1, :-1], images[:, 1:, 1:])
+    np.testing.assert_array_equal(up_left[:, 31, :-1], images[:, 30, 1:])
+    # each translated view is paired with its mirror image
+    np.testing.assert_array_equal(down_right_flipped, down_right[:, :, ::-1])
+    np.testing.assert_array_equal(up_left_flipped, up_left[:, :, ::-1])
+
+
+@pytest.mark.parametrize("tta", ["flip", "flip_translate"])
+def test_tta_averages_the_logits_of_the_views(tta):
+    model, weights = linear_model()
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 256, (24, 32, 32, 3), dtype=np.uint8)
+    y = rng.integers(0, 10, 24)
+    logits = sum(
+        w * (view.reshape(len(view), -1).astype(np.float64) @ weights)
+        for w, view in tta_views(x, tta)
+    )
+    probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+    probs /= probs.sum(axis=1, keepdims=True)
+    result = evaluate(model, data=(x, y), preprocessing=RAW, tta=tta, batch_size=8)
+    assert result["tta"] == tta
+    assert result["accuracy"] == pytest.approx(np.mean(probs.argmax(axis=1) == y))
+    picked = np.clip(probs[np.arange(24), y], 1e-7, 1 - 1e-7)
+    assert result["loss"] == pytest.approx(-np.log(picked).mean(), rel=1e-4)
+    single = evaluate(model, data=(x, y), preprocessing=RAW)
+    assert single["loss"] != pytest.approx(result["loss"], rel=1e-4)  # the views count
+
+
+def test_tta_none_is_the_default_single_view():
+    model, _ = linear_model(1)
+    x = images_predicting(list(range(10)))
+    y = np.arange(10)
+    default = evaluate(model, data=(x, y), preprocessing=RAW)
+    assert default["tta"] == "none"
+    for tta in (None, "none"):
+        assert evaluate(model, data=(x, y), preprocessing=RAW, tta=tta) == default
+
+
+def test_tta_on_a_zoo_model_is_invariant_to_flipping_the_test_set():
+    # flip views of a flipped image are the same two views: the same predictions
+    model = load_model("elu_cnn")
+    x = np.random.default_rng(6).integers(0, 256, (6, 32, 32, 3), dtype=np.uint8)
+    y = np.arange(6)
+    once = evaluate(model, data=(x, y), tta="flip")
+    mirrored = evaluate(model, data=(x[:, :, ::-1], y), tta="flip")
+    assert mirrored["loss"] == pytest.approx(once["loss"], rel=1e-5)
+    assert mirrored["confusion_matrix"] == once["confusion_matrix"]
+
+
+@pytest.mark.parametrize("bad", ["mirror", "Flip", 2, True, ("flip",)])
+def test_unknown_tta_is_refused_before_the_test_set_is_read(bad, tmp_path):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"tta must be None or 'none' \(one view\), 'flip' \(the image and its mirror\) "
+        r"or 'flip_translate' \(also both moved one pixel up-left and down-right, as airbench "
+        rf"evaluates\)\. Received: tta={re.escape(repr(bad))}$",
+    ):
+        evaluate(oracle_model(), data_dir=tmp_path / "nothing", preprocessing=RAW, tta=bad)
+
+
+def test_cli_evaluate_takes_tta(tmp_path, capsys):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    rng = np.random.default_rng(8)
+    test_images = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
+    for name, images in [(n, test_images[:2]) for n in TRAIN_BATCHES] + [(TEST_BATCH, test_images)]:
+        with (folder / name).open("wb") as f:
+            flat = images.transpose(0, 3, 1, 2).reshape(len(images), -1)
+            pickle.dump(
+                {b"data": flat, b"labels": [i % 10 for i in range(len(images))]}, f, protocol=4
+            )
+    model = load_model("elu_cnn")
+    model.save_weights(tmp_path / "elu.weights.h5")
+    argv = ["evaluate", "elu_cnn", "--weights", str(tmp_path / "elu.weights.h5")]
+    argv += ["--data-dir", str(tmp_path), "--json", "--tta", "flip"]
+    assert main(argv) == 0
+    printed = json.loads(capsys.readouterr().out)
+    expected = evaluate(model, data=(test_images, np.arange(12) % 10), tta="flip")
+    assert printed["tta"] == "flip"
+    assert printed["loss"] == pytest.approx(expected["loss"], rel=1e-5)
+    assert printed["confusion_matrix"] == expected["confusion_matrix"]

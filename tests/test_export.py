@@ -379,7 +379,13 @@ def _smallest_of_each_family() -> list[str]:
 
 
 def test_the_export_check_covers_every_family():
-    assert _smallest_of_each_family() == ["elu_cnn", "resnet20_v1", "resnet9", "vgg_lite"]
+    assert _smallest_of_each_family() == [
+        "airbench94",
+        "elu_cnn",
+        "resnet20_v1",
+        "resnet9",
+        "vgg_lite",
+    ]
 
 
 @needs_tf

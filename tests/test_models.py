@@ -48,6 +48,9 @@ EXPECTED_PARAMS = {
     # Issue 6's fast model: convs 1,728 + 73,728 + 2 x 147,456 + 294,912 + 1,179,648 +
     # 2 x 2,359,296, classifier 5,120 (no biases), 4 x 2,240 BatchNorm values.
     "resnet9": 6_577_600,
+    # airbench94 (test_airbench.py derives it): whitening 312, convs 1,967,616, classifier
+    # 2,560, 6 BatchNorms of 1,152 channels in all x 4 (frozen scale, bias, mean, variance).
+    "airbench94": 1_975_096,
 }
 
 # Issue 2: the seed article of each model and the preprocessing that article documents.
@@ -69,6 +72,7 @@ EXPECTED_ARTICLE_AND_PREPROCESSING = {
     "elu_cnn": ("003", "cifar10_zscore"),
     "vgg_lite": ("004", "rescale_0_1"),
     "resnet9": ("zoo", "cifar10_zscore"),
+    "airbench94": ("zoo", "cifar10_channel_zscore"),
 }
 
 # Output shape of include_top=False at 32x32, worked out from each architecture by hand.
@@ -90,6 +94,7 @@ EXPECTED_BASE_SHAPES = {
     "elu_cnn": (None, 4, 4, 128),
     "vgg_lite": (None, 4, 4, 256),
     "resnet9": (None, 4, 4, 512),
+    "airbench94": (None, 3, 3, 256),  # 32 -> 31 (2x2 valid whitening) -> 15 -> 7 -> 3
 }
 
 # Convolutions per VGG block (issue 2 / the VGG paper's configurations A-E and article 004).
@@ -189,7 +194,7 @@ def test_model_info_record(name: str):
     assert 1 <= info.min_input_size <= 32
     assert isinstance(info.preprocessing, Preprocessing)
     assert info.preprocessing.name == preset
-    assert info.family in {"cnn", "resnet_v1", "vgg", "resnet9"}
+    assert info.family in {"cnn", "resnet_v1", "vgg", "resnet9", "airbench"}
     assert info.description and info.default_recipe
     assert isinstance(info.weights, tuple) and all(isinstance(w, str) for w in info.weights)
     assert info.imagenet_network in {None, "vgg16", "vgg19"}
@@ -444,6 +449,9 @@ def _expected_names(name: str) -> tuple[list[str], list[str]]:
                 if stage > 1 and block == 1:
                     convs.append(f"stage{stage}_block{block}_shortcut")
         return convs, ["predictions"]
+    if info.family == "airbench":
+        convs = [f"block{b}_conv{c}" for b in (1, 2, 3) for c in (1, 2)]
+        return ["whitening", *convs], ["predictions"]
     if info.family == "resnet9":
         convs = ["stem_conv"]
         for stage in (1, 2, 3):

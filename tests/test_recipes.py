@@ -100,7 +100,8 @@ def test_schedule_serializes():
 
 def test_unknown_recipe_lists_available():
     with pytest.raises(
-        UnknownRecipeError, match=r"Unknown recipe 'article_9'\. Available recipes: article_000"
+        UnknownRecipeError,
+        match=r"Unknown recipe 'article_9'\. Available recipes: airbench94, article_000",
     ):
         get_recipe("article_9")
 

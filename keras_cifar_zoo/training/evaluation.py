@@ -28,6 +28,8 @@ _EPSILON = 1e-7  # Keras's clip for probabilities in cross-entropy
 # How far a row of probabilities may sum from 1: a softmax computed in bfloat16 was off by up
 # to 0.003 (measured); logits or features are off by far more.
 _SUM_TOLERANCE = 0.02
+TTA_MODES = ("none", "flip", "flip_translate")
+"""Test-time augmentations :func:`evaluate` takes (None means ``"none"``)."""
 
 
 def _check_model(model: Any) -> None:
@@ -78,6 +80,71 @@ def _probabilities(
     return probs
 
 
+def _check_tta(tta: Any) -> str:
+    if tta is None:
+        return "none"
+    if not isinstance(tta, str) or tta not in TTA_MODES:
+        raise InvalidArgumentError(
+            "tta must be None or 'none' (one view), 'flip' (the image and its mirror) or "
+            "'flip_translate' (also both moved one pixel up-left and down-right, as airbench "
+            f"evaluates). Received: tta={tta!r}"
+        )
+    return tta
+
+
+def tta_views(images: np.ndarray, tta: str) -> list[tuple[float, np.ndarray]]:
+    """The (weight, images) of each test-time view, weights summing to 1.
+
+    ``"flip"``: the image and its mirror, 1/2 each. ``"flip_translate"``, airbench's
+    six views: that pair weighs 1/2, and each of the images moved one pixel down-right and
+    up-left (borders reflected) weighs 1/4, split evenly with its mirror.
+    """
+    flipped = images[:, :, ::-1]
+    if tta == "none":
+        return [(1.0, images)]
+    if tta == "flip":
+        return [(0.5, images), (0.5, flipped)]
+    height, width = images.shape[1:3]
+    padded = np.pad(images, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="reflect")
+    down_right, up_left = padded[:, :height, :width], padded[:, 2:, 2:]
+    return [
+        (0.25, images),
+        (0.25, flipped),
+        (0.125, down_right),
+        (0.125, down_right[:, :, ::-1]),
+        (0.125, up_left),
+        (0.125, up_left[:, :, ::-1]),
+    ]
+
+
+def _tta_probabilities(
+    model: keras.Model,
+    images: np.ndarray,
+    preprocessing: Preprocessing | None,
+    batch_size: int,
+    tta: str,
+) -> np.ndarray:
+    """Class probabilities combined over the views: the softmax of the weighted mean of
+    their log-probabilities. For a softmax classifier that is the softmax of the weighted
+    mean logits, which is how airbench combines its views."""
+    views = tta_views(images, tta)
+    if len(views) == 1:
+        return _probabilities(model, images, preprocessing, batch_size)
+    tiny = np.finfo(np.float64).tiny  # a probability that underflowed to 0 stays finite
+    combined = sum(
+        weight
+        * np.log(
+            np.maximum(
+                _probabilities(model, np.ascontiguousarray(view), preprocessing, batch_size),
+                tiny,
+            )
+        )
+        for weight, view in views
+    )
+    combined = np.exp(combined - combined.max(axis=-1, keepdims=True))
+    return combined / combined.sum(axis=-1, keepdims=True)
+
+
 def evaluate(
     model: keras.Model,
     *,
@@ -88,6 +155,7 @@ def evaluate(
     allow_unit_range: bool = False,
     class_names: Sequence[str] | None = None,
     dataset: str = "cifar10",
+    tta: str | None = None,
 ) -> dict[str, Any]:
     """Measures a model on the CIFAR-10 or CIFAR-100 test set, or on given data.
 
@@ -107,19 +175,25 @@ def evaluate(
         class_names: One name per class, keys of ``per_class_accuracy``. Default: the names
             of the dataset with the model's class count (CIFAR-10 for 10, CIFAR-100 fine for
             100, CIFAR-100 coarse for 20), else the class indices ``"0"``, ``"1"``, ...
+        tta: Test-time augmentation: None or ``"none"`` (each image once), ``"flip"`` (the
+            image and its mirror) or ``"flip_translate"`` (airbench's six views: also both
+            moved one pixel up-left and down-right); see :func:`tta_views`. The views'
+            log-probabilities are averaged, which for a softmax classifier is averaging
+            its logits.
 
     Returns:
         ``accuracy`` and ``loss`` (mean categorical cross-entropy, probabilities clipped to
         [1e-7, 1 - 1e-7] as Keras does), ``per_class_accuracy`` (class name -> accuracy, NaN
         for a class without images), ``confusion_matrix`` (rows: true class, columns:
-        predicted, as nested lists) and ``num_images``.
+        predicted, as nested lists), ``num_images`` and ``tta`` (the augmentation used).
 
     Raises:
         PixelRangeError: For float images all in [0, 1] without ``allow_unit_range=True``.
         ModelOutputError: If the model does not output (N, num_classes) class
             probabilities, or not 10 of them for the CIFAR-10 test set.
         InvalidArgumentError: For images or labels of the wrong shape, type or range, a
-            bad batch size, or ``class_names`` not one distinct name per model class.
+            bad batch size, an unknown ``tta``, or ``class_names`` not one distinct name per
+            model class.
         DatasetNotFoundError: If ``data`` is None and no CIFAR-10 copy is found.
 
     Example:
@@ -129,6 +203,7 @@ def evaluate(
     _check_model(model)
     _check_batch_size(batch_size)
     check_allow_unit_range(allow_unit_range)
+    tta = _check_tta(tta)
     dataset = check_dataset(dataset)
     num_classes = _num_classes(model)
     if data is None and num_classes is not None:
@@ -145,7 +220,7 @@ def evaluate(
     if num_classes is not None:
         labels = check_labels(data[1], len(images), num_classes, "data[1]")
     check_image_size(model, images, "data")
-    probs = _probabilities(model, images, preprocessing, batch_size)
+    probs = _tta_probabilities(model, images, preprocessing, batch_size, tta)
     if num_classes is None:
         num_classes = probs.shape[-1]
         labels = check_labels(data[1], len(images), num_classes, "data[1]")
@@ -164,6 +239,7 @@ def evaluate(
         "per_class_accuracy": per_class,
         "confusion_matrix": confusion.tolist(),
         "num_images": len(labels),
+        "tta": tta,
     }
 
 
