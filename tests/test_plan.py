@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from keras_cifar_zoo.errors import PlanError
+from keras_cifar_zoo.errors import CheckpointWriteError, CorruptCheckpointError, PlanError
 from keras_cifar_zoo.training import plan as plan_module
 from keras_cifar_zoo.training.plan import Job, load_plan, parse_plan, run_plan
 
@@ -40,7 +43,12 @@ def test_job_ids_name_the_run():
         ([JOB, JOB], r"duplicate job ids \['simple_cnn-article_001-s0-e3-b32'\]"),
         ([JOB | {"precision": "int8"}], r"job 0: precision must be one of"),
         ([JOB | {"epochs": 0}], r"job 0: epochs must be a positive int, got 0"),
-        ([JOB | {"seed": "a"}], r"job 0: seed must be an int >= 0, got 'a'"),
+        ([JOB | {"seed": "a"}], r"job 0: seed must be an int in \[0, 2\*\*32 - 1\], got 'a'"),
+        ([JOB | {"seed": -1}], r"job 0: seed must be an int in \[0, 2\*\*32 - 1\], got -1\."),
+        (
+            [JOB | {"seed": 2**32}],
+            r"job 0: seed must be an int in \[0, 2\*\*32 - 1\], got 4294967296",
+        ),
         ([JOB | {"colour": 1}], r"job 0: unknown keys \['colour'\]"),
         ([{"model": "simple_cnn"}], r"job 0: missing keys \['recipe'\]"),
         ([], r"A plan is a non-empty JSON list of jobs"),
@@ -78,6 +86,7 @@ def test_a_folder_holding_another_plan_is_refused(tmp_path: Path, tiny_data):
     (other / "notes.txt").write_text("mine")
     with pytest.raises(PlanError, match=r"is not empty and holds no plan.json"):
         run_plan(parse_plan([JOB]), other, data=tiny_data)
+    assert [p.name for p in other.iterdir()] == ["notes.txt"]  # no lock file left there
 
 
 def test_a_plan_may_grow_but_not_change_its_recorded_jobs(tmp_path: Path, tiny_data):
@@ -204,3 +213,313 @@ def test_a_diverging_job_is_marked_failed_and_the_others_still_run(
         "failed",
         "done",
     ]  # skipped until failed.json is deleted
+
+
+def test_seeds_are_those_fit_takes():
+    """A seed outside [0, 2**32 - 1] would pass the plan, then fail its job in fit."""
+    assert parse_plan([JOB | {"seed": 2**32 - 1}])[0].seed == 4294967295
+    with pytest.raises(PlanError, match=r"job 0: seed must be an int in \[0, 2\*\*32 - 1\]"):
+        parse_plan([JOB | {"seed": 2**32}])
+
+
+def _fake_clock(monkeypatch: pytest.MonkeyPatch, step_seconds: float) -> dict:
+    """A clock for the engine that only moves with training steps, ``step_seconds`` each."""
+    clock = {"now": 0.0, "steps": 0}
+    monkeypatch.setattr(plan_module.time, "monotonic", lambda: clock["now"])
+    step_end = plan_module._Deadline.on_train_batch_end
+
+    def slow_step(self, batch, logs=None):
+        clock["now"] += step_seconds
+        clock["steps"] += 1
+        step_end(self, batch, logs)
+
+    monkeypatch.setattr(plan_module._Deadline, "on_train_batch_end", slow_step)
+    return clock
+
+
+def test_a_first_epoch_that_would_not_fit_is_given_up_a_few_steps_in(
+    tmp_path: Path, tiny_data, monkeypatch: pytest.MonkeyPatch
+):
+    """No job of the plan has measured an epoch: its first steps are timed, the epoch (8 steps
+    of 10 s) is projected past the 50 s budget and given up after 2 steps, resumable."""
+    clock = _fake_clock(monkeypatch, 10.0)
+    jobs = parse_plan([JOB | {"epochs": 2, "batch_size": 8}])
+    rows = run_plan(jobs, tmp_path, data=tiny_data, time_budget=50, verbose=0)
+    assert [(r.state, r.epochs_done) for r in rows] == [("pending", 0)]
+    assert clock == {"now": 20.0, "steps": 2}
+    timing = json.loads((tmp_path / jobs[0].id / "timing.json").read_text())
+    assert timing["epoch_seconds"] == 80.0 and timing["calls"] == 1  # the projection, kept
+    state = json.loads((tmp_path / jobs[0].id / "checkpoint" / "state.json").read_text())
+    assert state["completed_epochs"] == 0
+    rows = run_plan(jobs, tmp_path, data=tiny_data, verbose=0)  # no budget: it trains on
+    assert [(r.state, r.epochs_done) for r in rows] == [("done", 2)]
+
+
+def test_a_step_past_the_deadline_stops_the_epoch(
+    tmp_path: Path, tiny_data, monkeypatch: pytest.MonkeyPatch
+):
+    """An epoch measured at 8 s that turns out to take 80 s stops at the first step past the
+    deadline, not at its end."""
+    clock = _fake_clock(monkeypatch, 10.0)
+    jobs = parse_plan([JOB | {"epochs": 2, "batch_size": 8}])
+    folder = tmp_path / jobs[0].id
+    folder.mkdir()
+    timing = {"wall_time_s": 0.0, "calls": 0, "epoch_seconds": 8.0}
+    (folder / "timing.json").write_text(json.dumps(timing))
+    monkeypatch.setattr(plan_module._Deadline, "on_epoch_end", lambda *a, **k: None)
+    (tmp_path / "plan.json").write_text(json.dumps([j.to_dict() for j in jobs]))
+    rows = run_plan(jobs, tmp_path, data=tiny_data, time_budget=15, verbose=0)
+    assert [(r.state, r.epochs_done) for r in rows] == [("pending", 0)]
+    assert clock["now"] <= 20.0  # one step late at most
+
+
+def test_metrics_record_the_number_of_training_images_used(tmp_path: Path, tiny_data):
+    """``train_images`` in metrics.json (what publish names as the training data) is the
+    number trained on; a job cannot ask for more than the data holds."""
+    jobs = parse_plan([JOB | {"epochs": 1, "train_images": 40}, JOB | {"epochs": 1, "seed": 1}])
+    run_plan(jobs, tmp_path / "ok", data=tiny_data, verbose=0)
+    used = [
+        json.loads((tmp_path / "ok" / j.id / "metrics.json").read_text())["train_images"]
+        for j in jobs
+    ]
+    assert used == [40, 64]
+    assert all(type(n) is int for n in used)
+    jobs = parse_plan([JOB | {"train_images": 65}])
+    with pytest.raises(
+        PlanError,
+        match=r"^The plan is invalid: train_images must be at most the 64 images of the training "
+        r"set \(simple_cnn-article_001-s0-e3-b32-n65 asks for 65\)\. Lower train_images, or "
+        r"leave it out to train on them all\. Fix it before anything trains\.$",
+    ):
+        run_plan(jobs, tmp_path / "out", data=tiny_data)
+    with pytest.raises(PlanError, match=r"at most the 50,000 images .* asks for 50,001\)"):
+        run_plan(parse_plan([JOB | {"train_images": 50_001}]), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("budget", [-1, 0, float("nan"), float("inf"), True, "60"])
+def test_a_bad_time_budget_is_refused_before_the_folder_is_claimed(
+    tmp_path: Path, tiny_data, budget
+):
+    with pytest.raises(
+        PlanError,
+        match=r"^time_budget must be a finite number of seconds greater than 0, or None for no "
+        rf"limit\. Received: time_budget={re.escape(repr(budget))}$",
+    ):
+        run_plan(parse_plan([JOB]), tmp_path / "out", data=tiny_data, time_budget=budget)
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_out_folder_behind_a_file_is_refused_before_training(
+    tmp_path: Path, tiny_data, capsys: pytest.CaptureFixture
+):
+    from keras_cifar_zoo.cli import main
+
+    (tmp_path / "file").write_text("mine")
+    with pytest.raises(
+        CheckpointWriteError,
+        match=rf"^Could not create the folder {re.escape(str(tmp_path / 'file'))} \(a file is in "
+        r"the way\)\. Pass another --out folder, or make its parent a writable folder\. "
+        rf"Received: out='{re.escape(str(tmp_path / 'file'))}'$",
+    ):
+        run_plan(parse_plan([JOB]), tmp_path / "file", data=tiny_data)
+    assert (tmp_path / "file").read_text() == "mine"
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps([JOB]))
+    assert main(["train-plan", str(plan), "--out", str(tmp_path / "file" / "out")]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path):
+    """A folder nothing can be written into, even by root (a read-only tmpfs then)."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(folder)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        pytest.skip(f"root ignores file modes and no read-only tmpfs mounts here: {done.stderr}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+
+
+def test_a_read_only_out_folder_is_refused_in_one_line(
+    tmp_path: Path, read_only_folder: Path, capsys: pytest.CaptureFixture
+):
+    from keras_cifar_zoo.cli import main
+
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps([JOB]))
+    assert main(["train-plan", str(plan), "--out", str(read_only_folder)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (
+        f"keras-cifar-zoo: error: Could not write .lock in {read_only_folder} "
+        f"({'Read-only file system' if os.geteuid() == 0 else 'Permission denied'}). Free disk "
+        "space or make the folder writable, or pass another --out folder. "
+        f"Received: out='{read_only_folder}'"
+    )
+    assert "Traceback" not in "\n".join(err)
+    assert list(read_only_folder.iterdir()) == []
+
+
+def test_a_job_failing_for_any_reason_is_marked_and_the_next_one_runs(
+    tmp_path: Path, tiny_data, monkeypatch: pytest.MonkeyPatch
+):
+    jobs = parse_plan([JOB | {"epochs": 1}, JOB | {"epochs": 1, "seed": 1}, JOB | {"seed": 2}])
+    (tmp_path / "plan.json").write_text(json.dumps([job.to_dict() for job in jobs]))
+    damaged = tmp_path / jobs[0].id / "checkpoint"
+    damaged.mkdir(parents=True)
+    (damaged / "state.json").write_text("{")
+    real = plan_module._run_job
+
+    def bug_in_the_third(job, *args, **kwargs):
+        if job.seed == 2:
+            raise RuntimeError("a bug")
+        return real(job, *args, **kwargs)
+
+    monkeypatch.setattr(plan_module, "_run_job", bug_in_the_third)
+    rows = run_plan(jobs, tmp_path, data=tiny_data, verbose=0)
+    assert [r.state for r in rows] == ["failed", "done", "failed"]
+    failed = json.loads((tmp_path / jobs[0].id / "failed.json").read_text())
+    assert failed["type"] == "CorruptCheckpointError"
+    assert failed["error"].startswith(f"{damaged} holds a damaged checkpoint: state.json cannot")
+    assert json.loads((tmp_path / jobs[2].id / "failed.json").read_text()) == {
+        "error": "a bug",
+        "type": "RuntimeError",
+    }
+    monkeypatch.setattr(plan_module, "_run_job", real)
+    assert [r.state for r in run_plan(jobs, tmp_path, data=tiny_data, verbose=0)] == [
+        "failed",
+        "done",
+        "failed",
+    ]  # skipped until failed.json is deleted
+    (tmp_path / jobs[0].id / "failed.json").unlink()
+    (damaged / "state.json").unlink()
+    assert [r.state for r in run_plan(jobs, tmp_path, data=tiny_data, verbose=0)] == [
+        "done",
+        "done",
+        "failed",
+    ]
+
+
+def test_a_full_disk_stops_the_call_without_marking_jobs(
+    tmp_path: Path, tiny_data, monkeypatch: pytest.MonkeyPatch
+):
+    """Every later job would hit the same full disk: the call ends in the write error."""
+    from keras_cifar_zoo.training import checkpoints
+
+    real = checkpoints.shutil.disk_usage
+    monkeypatch.setattr(
+        checkpoints.shutil, "disk_usage", lambda path: real(path)._replace(free=10_000)
+    )
+    jobs = parse_plan([JOB | {"epochs": 1}, JOB | {"epochs": 1, "seed": 1}])
+    with pytest.raises(CheckpointWriteError, match=r"No space left on device: about "):
+        run_plan(jobs, tmp_path, data=tiny_data, verbose=0)
+    assert not list(tmp_path.glob("*/failed.json"))
+    monkeypatch.setattr(checkpoints.shutil, "disk_usage", real)
+    rows = run_plan(jobs, tmp_path, data=tiny_data, verbose=0)
+    assert [r.state for r in rows] == ["done", "done"]
+
+
+def test_a_full_disk_when_the_weights_are_stored_leaves_the_job_to_measure_again(
+    tmp_path: Path, tiny_data, monkeypatch: pytest.MonkeyPatch
+):
+    from keras_cifar_zoo.training import checkpoints
+
+    jobs = parse_plan([JOB | {"epochs": 1}])
+    folder = tmp_path / jobs[0].id
+    real = checkpoints.shutil.disk_usage
+
+    def full_in_the_job_folder(path):
+        found = real(path)
+        return found._replace(free=10_000) if Path(path) == folder else found
+
+    monkeypatch.setattr(checkpoints.shutil, "disk_usage", full_in_the_job_folder)
+    with pytest.raises(
+        CheckpointWriteError,
+        match=rf"^Could not write model\.float32\.weights\.h5 in {re.escape(str(folder))} \(No "
+        r"space left on device: about \d+\.\d MB needed, 10 kB free\)\. Free disk space or make "
+        r"the folder writable, or pass another --out folder\. "
+        rf"Received: out='{re.escape(str(tmp_path))}'$",
+    ):
+        run_plan(jobs, tmp_path, data=tiny_data, verbose=0)
+    assert sorted(p.name for p in folder.iterdir()) == ["checkpoint", "timing.json"]
+    monkeypatch.setattr(checkpoints.shutil, "disk_usage", real)
+    rows = run_plan(jobs, tmp_path, data=tiny_data, verbose=0)
+    assert [(r.state, r.epochs_done) for r in rows] == [("done", 1)]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [("{", "not JSON"), ('{"epochs": 1}', "no integer epochs and numeric accuracy")],
+)
+def test_a_damaged_metrics_file_is_named_with_its_fix(
+    tmp_path: Path, tiny_data, content: str, problem: str
+):
+    jobs = parse_plan([JOB | {"epochs": 1}, JOB | {"epochs": 1, "seed": 1}])
+    run_plan(jobs[:1], tmp_path, data=tiny_data, verbose=0)
+    metrics = tmp_path / jobs[0].id / "metrics.json"
+    metrics.write_text(content)
+    with pytest.raises(
+        CorruptCheckpointError,
+        match=rf"^{re.escape(str(metrics))} is damaged \({problem}\)\. Delete it to measure the "
+        r"job again from its checkpoint, or delete the job folder "
+        rf"{re.escape(str(metrics.parent))} to train the job again\. "
+        rf"Received: out='{re.escape(str(tmp_path))}'$",
+    ):
+        run_plan(jobs, tmp_path, data=tiny_data, verbose=0)
+    assert not (tmp_path / jobs[1].id).exists()  # refused before anything trained
+    metrics.unlink()  # measured again from the finished checkpoint, without training
+    rows = run_plan(jobs[:1], tmp_path, data=tiny_data, verbose=0)
+    assert [(r.state, r.epochs_done) for r in rows] == [("done", 1)]
+    assert json.loads((tmp_path / jobs[0].id / "timing.json").read_text())["calls"] == 2
+
+
+OLD_STATE_KEYS = {
+    "model", "recipe", "recipe_settings", "epochs", "batch_size", "train_images", "data_sha1",
+    "seed", "rng_seed", "completed_epochs", "state_weights", "finished", "history",
+}  # fmt: skip
+
+
+def test_a_plan_folder_written_before_locks_and_state_wall_times_resumes(
+    tmp_path: Path, tiny_data, monkeypatch: pytest.MonkeyPatch
+):
+    """A folder as the previous release left it (no .lock files, no wall time in the state,
+    timing.json as the only record of time) resumes, and its wall time is timing.json's."""
+    clock = {"now": 0.0}
+    monkeypatch.setattr(plan_module.time, "monotonic", lambda: clock["now"])
+    epoch_end = plan_module._Deadline.on_epoch_end
+
+    def slow_epoch(self, epoch, logs=None):
+        clock["now"] += 60.0
+        epoch_end(self, epoch, logs)
+
+    monkeypatch.setattr(plan_module._Deadline, "on_epoch_end", slow_epoch)
+    jobs = parse_plan([JOB])
+    run_plan(jobs, tmp_path, data=tiny_data, time_budget=100, verbose=0)
+    checkpoint = tmp_path / jobs[0].id / "checkpoint"
+    state = json.loads((checkpoint / "state.json").read_text())
+    del state["wall_time_s"]
+    assert set(state) == OLD_STATE_KEYS and state["completed_epochs"] == 1
+    (checkpoint / "state.json").write_text(json.dumps(state, indent=2))
+    for lock in tmp_path.rglob(".lock"):
+        lock.unlink()
+    (tmp_path / jobs[0].id / "timing.json").write_text(
+        json.dumps({"wall_time_s": 75.0, "calls": 1, "epoch_seconds": 60.0})
+    )
+    rows = run_plan(jobs, tmp_path, data=tiny_data, verbose=0)
+    assert [(r.state, r.epochs_done) for r in rows] == [("done", 3)]
+    metrics = json.loads((tmp_path / jobs[0].id / "metrics.json").read_text())
+    assert metrics["wall_time_s"] == 195.0  # 75 s recorded before, then two 60 s epochs
+    history = json.loads((checkpoint / "state.json").read_text())["history"]
+    assert len(history["loss"]) == 3

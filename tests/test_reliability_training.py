@@ -12,6 +12,7 @@ import math
 import os
 import pickle
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ from keras_cifar_zoo.errors import (
     PixelRangeError,
 )
 from keras_cifar_zoo.preprocessing import RESCALE_0_1
+from keras_cifar_zoo.training import checkpoints
 from keras_cifar_zoo.training.checkpoints import remove_stale_temporaries
 
 
@@ -266,6 +268,7 @@ def test_divergence_in_the_last_update_keeps_the_last_good_epoch(data, tmp_path)
     state = state_of(tmp_path)
     assert state["completed_epochs"] == 1 and not state["finished"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".lock",
         "history.csv",
         "model.keras",
         "state-epoch0001.weights.h5",
@@ -377,6 +380,7 @@ def test_a_full_disk_keeps_the_previous_checkpoint(data, tmp_path, monkeypatch):
     assert isinstance(caught.value, OSError)
     assert state_of(tmp_path)["completed_epochs"] == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".lock",
         "history.csv",
         "model.keras",
         "state-epoch0001.weights.h5",
@@ -398,10 +402,11 @@ def test_a_read_only_folder_fails_before_training(data, tmp_path, monkeypatch):
         probe = folder / "probe"
         try:
             probe.touch()
-        except PermissionError:
-            pass
+        except PermissionError:  # the lock file is the first write
+            failing, left = "\\.lock", []
         else:  # root ignores the mode: simulate what the file system would answer
             probe.unlink()
+            failing, left = "state\\.json", [".lock"]
 
             def read_only(self, *args, **kwargs):
                 raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(self))
@@ -410,11 +415,11 @@ def test_a_read_only_folder_fails_before_training(data, tmp_path, monkeypatch):
         recorder = Recorder()
         with pytest.raises(
             CheckpointWriteError,
-            match=_write_error(folder, "state\\.json", "(Permission denied|Read-only file system)"),
+            match=_write_error(folder, failing, "(Permission denied|Read-only file system)"),
         ):
             fit(tiny_model(), data, checkpoint_dir=folder, callbacks=[recorder])
         assert recorder.epochs == []
-        assert list(folder.iterdir()) == []
+        assert [p.name for p in folder.iterdir()] == left
     finally:
         folder.chmod(0o755)
 
@@ -448,6 +453,138 @@ def test_stale_temporary_files_are_removed(data, tmp_path):
     left = {p.name for p in tmp_path.glob(".tmp-*")}
     assert left == {names["running"], names["no pid"]}
     assert remove_stale_temporaries(tmp_path) == []
+
+
+def test_a_checkpoint_the_free_space_cannot_hold_is_refused_before_writing(
+    data, tmp_path, monkeypatch
+):
+    """HDF5 can crash the process when the disk fills in the middle of a file, so the space an
+    epoch's files need (an estimate from the weights, then the last epoch's size) is checked
+    before any of them is written."""
+    real_usage, real_save = shutil.disk_usage, keras.Model.save_weights
+    checks, saves = [], []
+
+    def usage(path):
+        checks.append(Path(path))
+        found = real_usage(path)
+        return found if len(checks) == 1 else found._replace(free=100_000)
+
+    def save_weights(self, path, *args, **kwargs):
+        saves.append(Path(path).name)
+        return real_save(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoints.shutil, "disk_usage", usage)
+    monkeypatch.setattr(keras.Model, "save_weights", save_weights)
+    with pytest.raises(
+        CheckpointWriteError,
+        match=_write_error(
+            tmp_path,
+            r"state-epoch0002\.weights\.h5",
+            r"No space left on device: about 1\.\d MB needed, 100 kB free",
+        ),
+    ):
+        fit(tiny_model(), data, checkpoint_dir=tmp_path)
+    assert checks == [tmp_path, tmp_path]
+    assert [name.split("-", 2)[-1] for name in saves] == ["state-epoch0001.weights.h5"]
+    assert state_of(tmp_path)["completed_epochs"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".lock",
+        "history.csv",
+        "model.keras",
+        "state-epoch0001.weights.h5",
+        "state.json",
+    ]
+
+
+def test_an_hdf5_write_error_is_told_in_a_few_words(data, tmp_path, monkeypatch):
+    """h5py reports a full disk as pages of HDF5 detail; the error names the cause."""
+    detail = (
+        "Unable to synchronously close file (file write failed: time = Tue Dec  1 20:16:55 "
+        "2026\n, filename = '/x/.tmp-1-state-epoch0001.weights.h5', file descriptor = 4, "
+        "errno = 28, error message = 'No space left on device', buf = 0x5587, total write "
+        "size = 2048, bytes this sub-write = 2048, offset = 4096)"
+    )
+
+    def save_weights(self, path, *args, **kwargs):
+        Path(path).write_bytes(b"partial")
+        raise OSError(detail)
+
+    monkeypatch.setattr(keras.Model, "save_weights", save_weights)
+    with pytest.raises(
+        CheckpointWriteError,
+        match=_write_error(tmp_path, r"state-epoch0001\.weights\.h5"),
+    ):
+        fit(tiny_model(), data, checkpoint_dir=tmp_path)
+    assert not list(tmp_path.glob(".tmp-*"))
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MiB file system of its own, where a training run can fill the disk for real."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a small file system to fill needs root, to mount a 4 MiB tmpfs")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        pytest.skip(f"this machine does not let a 4 MiB tmpfs be mounted: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+@pytest.mark.slow
+def test_a_full_disk_ends_in_a_write_error_not_a_crash(small_disk):
+    """A real full disk: HDF5 crashed the process there (segmentation fault) before."""
+    import training_worker as worker
+
+    folder = small_disk / "run"
+    done = subprocess.run(
+        [sys.executable, worker.__file__, "fill-disk", str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert re.fullmatch(
+        "raised CheckpointWriteError: "
+        + _write_error(
+            folder,
+            r"state-epoch0002\.weights\.h5",
+            r"No space left on device: about \d\.\d MB needed, \d+ kB free",
+        ).rstrip("$")
+        + "\n",
+        done.stdout,
+    ), done.stdout
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".lock",
+        "history.csv",
+        "model.keras",
+        "state-epoch0001.weights.h5",
+        "state.json",
+    ]
+    (small_disk / "filler").unlink()
+    recorder = Recorder()
+    worker.train(folder, width=worker.WIDE, callbacks=[recorder])
+    assert recorder.epochs == [1] and state_of(folder)["finished"]
+
+
+def test_the_run_record_says_what_it_trained_on_and_for_how_long(data, tmp_path):
+    """``train_images`` in the history; every completed epoch's wall time in the state, a
+    crashed call's included, so a resumed run's total covers every call."""
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(tiny_model(), data, checkpoint_dir=tmp_path, callbacks=[CrashIn(epoch=1)])
+    crashed = state_of(tmp_path)["wall_time_s"]
+    assert crashed > 0.0
+    history = fit(tiny_model(), data, checkpoint_dir=tmp_path)
+    assert history.params["train_images"] == IMAGES
+    assert state_of(tmp_path)["wall_time_s"] > crashed
+    assert fit(tiny_model(), data, epochs=1).params["train_images"] == IMAGES
 
 
 # ------------------------------------------------------------------ damaged checkpoint folders

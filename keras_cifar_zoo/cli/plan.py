@@ -16,11 +16,13 @@ def register(subparsers: Any) -> None:
         help="run a JSON plan of training jobs under one time budget (resumable)",
         description="Run the jobs of PLAN (a JSON list of {model, recipe, seed, and optionally "
         "epochs, batch_size, precision, train_images, id}) in order, each checkpointed every "
-        "epoch in OUT/<job id>/. When the budget runs out the run stops before an epoch that "
-        "would not fit; rerunning the same command resumes unfinished jobs and skips finished "
-        "ones, and PLAN may gain jobs between runs. A finished job leaves float16 weights "
-        "and a metrics.json that 'keras-cifar-zoo publish --run-info' takes; "
-        "OUT/summary.json lists every job's state.",
+        "epoch in OUT/<job id>/. The run stops before an epoch that would not fit the budget, "
+        "or a few steps into one whose time was never measured; rerunning the same command "
+        "resumes unfinished jobs from their last completed epoch and skips finished ones, and "
+        "PLAN may gain jobs between runs. A job that fails is marked failed (its failed.json "
+        "holds the error) and the next one runs. One train-plan at a time writes to OUT. A "
+        "finished job leaves float16 weights and a metrics.json that 'keras-cifar-zoo publish "
+        "--run-info' takes; OUT/summary.json lists every job's state.",
     )
     parser.add_argument("plan", type=Path, help="the plan file (JSON)")
     parser.add_argument("--out", type=folder, required=True, help="folder of the plan's outputs")

@@ -63,6 +63,13 @@ def register(subparsers: Any) -> None:
         "--data-dir", help="folder holding cifar-10-batches-py/ (or cifar-100-python/)"
     )
     parser.add_argument("--json", action="store_true", help="print the full result as JSON")
+    parser.add_argument(
+        "--tta",
+        choices=["none", "flip", "flip_translate"],
+        default="none",
+        help="test-time augmentation: the mirror image too, or also both moved one pixel "
+        "up-left and down-right (airbench's six views); default: none",
+    )
     parser.add_argument("--plot", type=png_file, help="write the confusion matrix PNG here")
     parser.set_defaults(
         handler=_evaluate, flags={"weights": "--weights PATH", "data_dir": "--data-dir PATH"}
@@ -138,7 +145,12 @@ def _load(name: str, weights: str) -> Any:
 def _evaluate(args: argparse.Namespace) -> int:
     from keras_cifar_zoo.training import evaluate
 
-    result = evaluate(_load(args.name, args.weights), data_dir=args.data_dir, dataset=args.dataset)
+    result = evaluate(
+        _load(args.name, args.weights),
+        data_dir=args.data_dir,
+        dataset=args.dataset,
+        tta=args.tta,
+    )
     if args.json:
         print(json.dumps(result, indent=2))
     else:

@@ -6,23 +6,39 @@ and the full training state (weights and optimizer, step counter included) as
 ``state-epochNNNN.weights.h5``; all three files go to temporary names first and are renamed
 into place only once every one of them is written, ``state.json`` last, so a kill or a full
 disk at any moment leaves the last completed epoch intact. ``state.json`` also holds the
-per-epoch metrics so far, so a resumed run returns the whole history.
+per-epoch metrics so far, so a resumed run returns the whole history, and the wall time of
+every completed epoch, so the total survives a killed call.
+
+A folder has one writer at a time: :func:`hold_folder` takes an OS lock on its ``.lock`` file
+(``flock`` through :mod:`filelock`), which the kernel drops when the holder exits, killed or
+not, so a second run is refused while the first is alive and a crash never leaves it stuck.
+The HDF5 library can crash the process when the disk fills in the middle of a file, so the
+free space an epoch's files need is checked before any of them is written.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import math
 import os
-from collections.abc import Callable, Sequence
+import re
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import filelock
 import keras
 
-from keras_cifar_zoo.errors import CheckpointWriteError, CorruptCheckpointError
+from keras_cifar_zoo.errors import (
+    CheckpointBusyError,
+    CheckpointWriteError,
+    CorruptCheckpointError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,23 +47,140 @@ MODEL_FILE = "model.keras"
 BEST_FILE = "best.keras"
 TMP_PREFIX = ".tmp-"
 STATE_WEIGHTS_GLOB = "state-epoch*.weights.h5"
+LOCK_FILE = ".lock"
+SPACE_MARGIN = 1 << 20
+"""Bytes kept free beyond an estimate of what a write needs (file system blocks, metadata)."""
+_ANOTHER = {"out": "--out folder"}
 
 
 def _tmp_name(path: Path) -> Path:
     return path.with_name(f"{TMP_PREFIX}{os.getpid()}-{path.name}")
 
 
-def write_error(path: Path, exc: OSError, arg: str) -> CheckpointWriteError:
+def _reason(exc: OSError) -> str:
+    """The cause of a write error in a few words: HDF5 errors hold pages of detail, with the
+    system's errno among them."""
+    if exc.strerror:
+        return exc.strerror
+    text = str(exc)
+    found = re.search(r"errno = (\d+)", text)
+    if found:
+        return os.strerror(int(found.group(1)))
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def write_error(
+    path: Path, exc: OSError, arg: str, received: Path | None = None
+) -> CheckpointWriteError:
     """The typed error for a file that could not be written; ``arg`` names the argument that
-    chose the place (``checkpoint_dir``: the folder; ``csv_log``: the file)."""
+    chose the place (``checkpoint_dir`` or ``out``: the folder; ``csv_log``: the file), and
+    ``received`` its value when that is not the file's folder."""
     folder = path.parent
     kept = "; the previous checkpoint there is left as it was" if arg == "checkpoint_dir" else ""
-    received = folder if arg == "checkpoint_dir" else path
+    if received is None:
+        received = path if arg == "csv_log" else folder
     return CheckpointWriteError(
-        f"Could not write {path.name} in {folder} ({exc.strerror or exc}){kept}. Free disk "
-        f"space or make the folder writable, or pass another {arg}. "
+        f"Could not write {path.name} in {folder} ({_reason(exc)}){kept}. Free disk "
+        f"space or make the folder writable, or pass another {_ANOTHER.get(arg, arg)}. "
         f"Received: {arg}={str(received)!r}"
     )
+
+
+def make_folder(directory: Path, arg: str = "checkpoint_dir") -> None:
+    """Creates ``directory`` (and its parents).
+
+    Raises:
+        CheckpointWriteError: If it cannot be created: a file in the way, a read-only parent.
+    """
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = "a file is in the way" if directory.is_file() else exc.strerror or str(exc)
+        raise CheckpointWriteError(
+            f"Could not create the folder {directory} ({reason}). Pass another "
+            f"{_ANOTHER.get(arg, arg)}, or make its parent a writable folder. "
+            f"Received: {arg}={str(directory)!r}"
+        ) from exc
+
+
+@contextlib.contextmanager
+def hold_folder(
+    directory: Path, arg: str = "checkpoint_dir", holder: str = "training run"
+) -> Iterator[None]:
+    """Creates ``directory`` and holds it for this process alone while the block runs.
+
+    Args:
+        directory: The folder to write to.
+        arg: The argument that named it, for the error messages.
+        holder: What else may hold it, for the error messages.
+
+    Raises:
+        CheckpointBusyError: If another process (or another call of this one) holds it.
+        CheckpointWriteError: If the folder or its lock file cannot be created.
+    """
+    make_folder(directory, arg)
+    path = directory / LOCK_FILE
+    lock = filelock.FileLock(str(path), timeout=0)
+    try:
+        lock.acquire()
+    except filelock.Timeout:  # a TimeoutError, so an OSError too: caught first
+        try:  # some filelock versions time out, rather than fail, in a read-only folder
+            os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+        except OSError as exc:
+            raise write_error(path, exc, arg) from exc
+        raise CheckpointBusyError(
+            f"{directory} is in use: another {holder} is writing to it (it holds {path}, "
+            "which is released when that process ends, even if killed). Wait until that run "
+            f"ends, or pass another {_ANOTHER.get(arg, arg)}. "
+            f"Received: {arg}={str(directory)!r}"
+        ) from None
+    except OSError as exc:
+        raise write_error(path, exc, arg) from exc
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _itemsize(dtype: Any) -> int:
+    bits = re.search(r"\d+", str(dtype))
+    return max(1, int(bits.group()) // 8) if bits else 4
+
+
+def saved_bytes(variables: Iterable[Any]) -> int:
+    """About the size of an HDF5 file holding ``variables``: their values, plus a few
+    kilobytes of headers per array and for the file."""
+    return sum(math.prod(v.shape) * _itemsize(v.dtype) + 4096 for v in variables) + 65536
+
+
+def _size(count: float) -> str:
+    for unit, scale in (("GB", 1e9), ("MB", 1e6)):
+        if count >= scale:
+            return f"{count / scale:.1f} {unit}"
+    return f"{count / 1e3:.0f} kB"
+
+
+def check_free_space(
+    directory: Path,
+    need: int,
+    name: str,
+    arg: str = "checkpoint_dir",
+    received: Path | None = None,
+) -> None:
+    """Refuses a write of about ``need`` bytes in ``directory`` that the disk has no room for.
+
+    Raises:
+        CheckpointWriteError: Naming ``name``, the first file the write would create (see
+            :func:`write_error` for ``arg`` and ``received``).
+    """
+    need += SPACE_MARGIN
+    try:
+        free = shutil.disk_usage(directory).free
+    except OSError:  # cannot tell: the write itself reports a full disk
+        return
+    if free < need:
+        reason = f"{os.strerror(errno.ENOSPC)}: about {_size(need)} needed, {_size(free)} free"
+        raise write_error(directory / name, OSError(errno.ENOSPC, reason), arg, received)
 
 
 def atomic_write_all(
@@ -183,6 +316,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         model_to_save: The user's model (the training wrapper around it is ``self.model``).
         run_info: The run's settings, stored so a resume can check them.
         history: Metrics of the epochs completed before this run (when resuming).
+        wall_time_s: Seconds the completed epochs took in earlier calls (when resuming).
     """
 
     def __init__(
@@ -191,6 +325,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         model_to_save: keras.Model,
         run_info: dict,
         history: dict[str, list[float]] | None = None,
+        wall_time_s: float = 0.0,
     ) -> None:
         super().__init__()
         self.checkpoint_dir = checkpoint_dir
@@ -198,23 +333,38 @@ class EpochCheckpoint(keras.callbacks.Callback):
         self.run_info = run_info
         self.history = {k: list(v) for k, v in (history or {}).items()}
         self.state: dict[str, Any] | None = None
+        self.wall_time_s = wall_time_s
+        self.clock = time.monotonic()
+        self.written: int | None = None  # bytes of the last epoch's weights files
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.clock = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if getattr(self.model, "_zoo_diverged", False):
             return  # never checkpoint a diverged epoch
+        now = time.monotonic()
         directory = self.checkpoint_dir
         state_name = f"state-epoch{epoch + 1:04d}.weights.h5"
         previous = read_state(directory)
         history = {k: list(v) for k, v in self.history.items()}
         append_logs(history, logs or {}, epoch)
+        wall_time_s = self.wall_time_s + now - self.clock
         state = {
             **self.run_info,
             "completed_epochs": epoch + 1,
             "state_weights": state_name,
             "finished": False,
             "history": history,
+            "wall_time_s": round(wall_time_s, 3),
         }
         text = json.dumps(state, indent=2)
+        if self.written is None:
+            optimizer = getattr(self.model.optimizer, "variables", [])
+            self.written = saved_bytes([*self.model.variables, *optimizer]) + saved_bytes(
+                self.model_to_save.variables
+            )
+        check_free_space(directory, self.written + len(text), state_name)
         atomic_write_all(
             [
                 (directory / state_name, self.model.save_weights),
@@ -223,6 +373,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
             ]
         )
         self.history, self.state = history, state
+        self.wall_time_s, self.clock = wall_time_s, now
+        with contextlib.suppress(OSError):
+            self.written = sum((directory / n).stat().st_size for n in (state_name, MODEL_FILE))
         if previous and previous.get("state_weights") not in (None, state_name):
             (directory / previous["state_weights"]).unlink(missing_ok=True)
 

@@ -32,6 +32,7 @@ from keras_cifar_zoo.training.checkpoints import (
     BEST_FILE,
     EpochCheckpoint,
     atomic_write,
+    hold_folder,
     saved_epochs,
     write_error,
 )
@@ -564,7 +565,10 @@ def fit(
         checkpoint_dir: Write ``model.keras`` and the training state every epoch; if the folder
             holds an unfinished run with the same settings (model, recipe and its settings,
             epochs, batch size, seed, training data), resume from its last completed epoch
-            (a finished run is returned as it is, without training).
+            (a finished run is returned as it is, without training). One run at a time
+            writes to a folder: it holds the folder's ``.lock`` (released when its process
+            ends, even killed) until it returns. Its ``state.json`` also adds up the wall
+            time of every completed epoch, over every call.
         seed: Seeds Python, NumPy and the backend for a repeatable run; an integer in
             [0, 2**32).
         verbose: Keras ``fit`` verbosity: ``"auto"``, 0 (silent), 1 (progress bar) or 2 (one
@@ -586,8 +590,9 @@ def fit(
 
     Returns:
         The Keras ``History`` of the whole run (a resumed run's earlier epochs included);
-        ``history.model`` is the trained zoo model, ``history.params`` also holds ``recipe``
-        and, for recipes that select on the test set, ``model_selection`` saying so.
+        ``history.model`` is the trained zoo model, ``history.params`` also holds ``recipe``,
+        ``train_images`` (the number of training images used) and, for recipes that select
+        on the test set, ``model_selection`` saying so.
 
     Raises:
         TrainingDivergedError: If the loss or the weights become NaN or infinite (the error
@@ -598,6 +603,8 @@ def fit(
             not 10 of them when it trains or validates on CIFAR-10 itself.
         CheckpointWriteError: If ``checkpoint_dir`` cannot be written (disk full, read-only);
             the last completed epoch there stays intact.
+        CheckpointBusyError: If another run is writing to ``checkpoint_dir`` (before any data
+            is loaded).
         CorruptCheckpointError: If ``checkpoint_dir`` holds a damaged checkpoint.
         InvalidArgumentError: For bad data, labels, recipe or arguments, or a
             ``checkpoint_dir`` holding a run with other settings (an ``InvalidTypeError``
@@ -625,11 +632,13 @@ def fit(
         tensorboard_dir=tensorboard_dir,
         allow_unit_range=allow_unit_range,
     )
-    if seed is not None:
-        keras.utils.set_random_seed(seed)
-    splits = _load_splits(recipe, data, validation_data, data_dir, allow_unit_range, dataset)
-
-    with distribution_scope(distribution) as resolved:
+    # One writer per folder, held from before its state is read until the last epoch is
+    # saved: a second run is refused before it loads any data.
+    held = contextlib.nullcontext() if checkpoint_dir is None else hold_folder(Path(checkpoint_dir))
+    with held, distribution_scope(distribution) as resolved:
+        if seed is not None:
+            keras.utils.set_random_seed(seed)
+        splits = _load_splits(recipe, data, validation_data, data_dir, allow_unit_range, dataset)
         model = _zoo_model(model_or_name, recipe, DATASETS[dataset][1])
         train_model, num_classes = _training_model(model, recipe, preprocessing, splits, seed)
         x, y, val = _labelled_arrays(splits, num_classes, batch_size, _batch_shards(resolved))
@@ -666,7 +675,7 @@ def fit(
             callbacks=all_callbacks,
             verbose=verbose,
         )
-    return _finish(history, run, recipe, model, guard, splits.selects_on_test_set)
+    return _finish(history, run, recipe, model, guard, splits.selects_on_test_set, len(x))
 
 
 def _zoo_name(model_or_name: Any, distribution: Any) -> str:
@@ -837,6 +846,9 @@ def _training_model(
     check_image_size(model, splits.x, "data")
     if splits.x_val is not None:
         check_image_size(model, splits.x_val, "validation_data")
+    from keras_cifar_zoo.models import prepare_for_training  # airbench94's whitening filters
+
+    prepare_for_training(model, splits.x, extra)
     inputs = keras.Input(shape=splits.x.shape[1:], name="images")
     h = inputs
     for layer in augmentation_layers(recipe.augmentation, seed):
@@ -948,7 +960,9 @@ def _run_callbacks(
     if selection is not None:
         all_callbacks.append(selection)
     if run.directory is not None:
-        all_callbacks.append(EpochCheckpoint(run.directory, model, run.run_info, run.previous))
+        all_callbacks.append(
+            EpochCheckpoint(run.directory, model, run.run_info, run.previous, run.wall_time_s)
+        )
     if tensorboard_dir is not None:
         all_callbacks.append(keras.callbacks.TensorBoard(str(tensorboard_dir)))
     return all_callbacks
@@ -985,14 +999,17 @@ def _finish(
     model: keras.Model,
     guard: _DivergenceGuard,
     selects_on_test_set: bool,
+    train_images: int,
 ) -> keras.callbacks.History:
     """Returns the history of the whole run, earlier epochs of a resume included, about the
-    zoo model rather than the training wrapper; raises if the run diverged."""
+    zoo model rather than the training wrapper, with the number of images it trained on;
+    raises if the run diverged."""
     if run.previous:
         done = len(next(iter(run.previous.values())))
         history.history = _merge_history(run.previous, history.history, done)
         history.epoch = list(range(max((len(v) for v in history.history.values()), default=0)))
     history.params["recipe"] = recipe.name
+    history.params["train_images"] = train_images
     if selects_on_test_set:
         history.params["model_selection"] = TEST_SET_NOTE.format(recipe=recipe.name)
     history.set_model(model)

@@ -5,14 +5,19 @@ A plan is a JSON list of jobs (``model``, ``recipe``, ``seed``; optional ``epoch
 them in order in ``out/<job id>/``: each job checkpoints every epoch through ``fit_cifar10``,
 so a stop at any point loses at most the epoch in progress, and a rerun of the same plan
 resumes unfinished jobs and skips finished ones; the plan may gain jobs between runs, but the
-jobs a folder records keep their settings. Before each epoch the engine compares the
-time left with the job's measured epoch time and stops cleanly when the epoch would not fit,
-leaving the job resumable. A finished job leaves what ``keras-cifar-zoo publish`` takes:
-float16 weights, ``metrics.json`` (final-epoch test accuracy from :func:`evaluate`, epochs,
-wall time, hardware, backend, precision, data) and the per-epoch ``history.csv``.
-``out/summary.json`` lists every job's state: ``done``, ``partial``, ``pending`` or ``failed``
-(training diverged: the error is in ``failed.json``; the other jobs still run, and a rerun skips
-it until that file is deleted).
+jobs a folder records keep their settings. One ``run_plan`` at a time writes to a folder (an
+OS lock, released when its process ends, even killed). Before each epoch the engine compares
+the time left with the job's measured epoch time; an epoch with no measurement yet is timed
+over its first steps and projected. A job whose epoch would not fit stops cleanly, a few steps
+in at most, and stays resumable from its last completed epoch. A finished job leaves what
+``keras-cifar-zoo publish`` takes: float16 weights, ``metrics.json`` (final-epoch test
+accuracy from :func:`evaluate`, epochs, the number of training images used as
+``train_images``, wall time of every call, hardware, backend, precision, data) and the
+per-epoch ``history.csv``. ``out/summary.json`` lists every job's state: ``done``,
+``partial``, ``pending`` or ``failed`` (the job raised, diverging or otherwise: the error is in
+``failed.json``; the other jobs still run, and a rerun skips it until that file is deleted).
+A full disk or an unwritable folder stops the whole call instead, as every later job would
+hit it too.
 """
 
 from __future__ import annotations
@@ -32,8 +37,22 @@ from typing import Any
 
 import keras
 
-from keras_cifar_zoo.data import DATASETS
-from keras_cifar_zoo.errors import PlanError, TrainingDivergedError
+from keras_cifar_zoo.data import DATASETS, SPLITS
+from keras_cifar_zoo.errors import (
+    CheckpointBusyError,
+    CheckpointWriteError,
+    CorruptCheckpointError,
+    PlanError,
+    ZooError,
+)
+from keras_cifar_zoo.training.checkpoints import (
+    LOCK_FILE,
+    check_free_space,
+    hold_folder,
+    make_folder,
+    saved_bytes,
+    write_error,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +77,7 @@ _FIELDS = (
     "train_images",
 )
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+MAX_SEED = 2**32 - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,8 +163,8 @@ def parse_plan(data: Any) -> tuple[Job, ...]:
         if item["recipe"] not in recipes:
             problems.append(f"{where}: unknown recipe {item['recipe']!r} (see list_recipes())")
         seed = item.get("seed", 0)
-        if not _is_int(seed) or seed < 0:
-            problems.append(f"{where}: seed must be an int >= 0, got {seed!r}")
+        if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+            problems.append(f"{where}: seed must be an int in [0, 2**32 - 1], got {seed!r}")
         for key in ("epochs", "batch_size", "train_images"):
             value = item.get(key)
             if value is not None and (not _is_int(value) or value < 1):
@@ -195,32 +215,64 @@ def _is_int(value: Any) -> bool:
 
 
 class _OutOfTime(Exception):
-    """Raised between epochs when the next one would not fit the budget."""
+    """Raised when the epoch about to run, or running, would not fit the budget."""
 
 
 class _Deadline(keras.callbacks.Callback):
-    """Stops a job before an epoch that would end after the deadline.
+    """Stops a job before, or a few steps into, an epoch that would end after the deadline.
 
-    Raising from ``on_epoch_begin`` (rather than setting ``stop_training``) keeps the run
-    unfinished in its checkpoint folder, so a rerun resumes it; the previous epoch was already
-    checkpointed.
+    Before an epoch it compares the time left with the job's last epoch time. Each step then
+    projects the epoch's end from the rate of the steps after the first (which includes
+    tracing and compiling), plus the validation and saving time of the last epoch, and gives
+    the epoch up when that end lies past the deadline: an epoch never measured (a job's first)
+    costs a few steps, not the whole epoch. Past the deadline it stops at the next step,
+    validation steps included. Raising (rather than setting ``stop_training``) keeps the run
+    unfinished in its checkpoint folder, so a rerun resumes it from the last completed epoch.
+
+    Attributes:
+        epoch_seconds: The last epoch's time, or the projection of one given up (None before
+            any step), for the next call's first check.
     """
 
     def __init__(self, deadline: float, epoch_seconds: float | None) -> None:
         super().__init__()
         self.deadline = deadline
         self.epoch_seconds = epoch_seconds
-        self.started: float | None = None
+        self.tail = 0.0  # seconds of an epoch after its last step: validation, saving
+        self.started = 0.0
+        self.first: tuple[int, float] | None = None  # (batch, time) at the end of the first step
+        self.last_step = 0.0
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         now = time.monotonic()
         if self.epoch_seconds is not None and now + self.epoch_seconds > self.deadline:
             raise _OutOfTime
-        self.started = now
+        self.started, self.first, self.last_step = now, None, now
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        now = self.last_step = time.monotonic()
+        if now > self.deadline:
+            raise _OutOfTime
+        if self.first is None:
+            self.first = (batch, now)
+            return
+        steps = self.params.get("steps") if isinstance(self.params, dict) else None
+        if not steps or batch <= self.first[0]:
+            return
+        per_step = (now - self.first[1]) / (batch - self.first[0])
+        end = now + per_step * (steps - batch - 1) + self.tail
+        if end > self.deadline:
+            self.epoch_seconds = self.first[1] - self.started + per_step * (steps - 1) + self.tail
+            raise _OutOfTime
+
+    def on_test_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if time.monotonic() > self.deadline:
+            raise _OutOfTime
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if self.started is not None:
-            self.epoch_seconds = time.monotonic() - self.started
+        now = time.monotonic()
+        self.epoch_seconds = now - self.started
+        self.tail = now - self.last_step
 
 
 @dataclasses.dataclass
@@ -257,32 +309,79 @@ def hardware_description() -> str:
     return f"{cpu}, {os.cpu_count()} vCPUs (no GPU)"
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
+def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
         return None
 
 
-def _write_json(path: Path, data: Any) -> None:
+def _read_dict(path: Path) -> dict[str, Any]:
+    """A JSON object the engine keeps for itself (timing, checkpoint state): {} when missing
+    or unreadable, as the numbers it holds are then measured again."""
+    data = _read_json(path)
+    return data if isinstance(data, dict) else {}
+
+
+def _number(value: Any) -> float | None:
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    return float(value) if ok else None
+
+
+def _write_json(path: Path, data: Any, out: Path | None = None) -> None:
+    """Writes ``path`` atomically; ``out`` is the plan's folder when it is not the file's.
+
+    Raises:
+        CheckpointWriteError: If it cannot be written (disk full, read-only folder).
+    """
     tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise write_error(path, exc, "out", out) from exc
+
+
+def _read_metrics(folder: Path) -> dict[str, Any] | None:
+    """A job's ``metrics.json``, or None before the job is done.
+
+    Raises:
+        CorruptCheckpointError: If it cannot be read or lacks its epochs and accuracy.
+    """
+    path = folder / METRICS_FILE
+    if not path.exists():
+        return None
+    metrics = _read_json(path)
+    if (
+        isinstance(metrics, dict)
+        and _is_int(metrics.get("epochs"))
+        and _number(metrics.get("accuracy")) is not None
+    ):
+        return metrics
+    problem = "not JSON" if metrics is None else "no integer epochs and numeric accuracy"
+    raise CorruptCheckpointError(
+        f"{path} is damaged ({problem}). Delete it to measure the job again from its "
+        f"checkpoint, or delete the job folder {folder} to train the job again. "
+        f"Received: out={str(folder.parent)!r}"
+    )
 
 
 def _status(job: Job, folder: Path) -> JobStatus:
     from keras_cifar_zoo.training.recipes import get_recipe
 
     epochs = job.epochs or get_recipe(job.recipe).epochs
-    metrics = _read_json(folder / METRICS_FILE)
-    timing = _read_json(folder / TIMING_FILE) or {}
-    state = _read_json(folder / CHECKPOINT_DIR / "state.json") or {}
-    done = int(state.get("completed_epochs", 0))
+    metrics = _read_metrics(folder)
+    timing = _read_dict(folder / TIMING_FILE)
+    state = _read_dict(folder / CHECKPOINT_DIR / "state.json")
+    done = state.get("completed_epochs", 0)
+    done = done if _is_int(done) else 0
     status = JobStatus(job.id, job.model, job.recipe, job.seed, "pending", done, epochs)
-    status.wall_time_s = float(timing.get("wall_time_s", 0.0))
+    status.wall_time_s = _number(timing.get("wall_time_s")) or 0.0
     if metrics is not None:
-        status.state, status.epochs_done = "done", int(metrics["epochs"])
+        status.state, status.epochs_done = "done", metrics["epochs"]
         status.accuracy = float(metrics["accuracy"])
+        status.wall_time_s = _number(metrics.get("wall_time_s")) or status.wall_time_s
     elif (folder / FAILED_FILE).is_file():
         status.state = "failed"
     elif done:
@@ -304,13 +403,17 @@ def write_summary(jobs: Sequence[Job], out: Path) -> list[JobStatus]:
     return rows
 
 
-def _claim_folder(jobs: Sequence[Job], out: Path) -> None:
+def _claim_folder(jobs: Sequence[Job], out: Path, *, record: bool = True) -> None:
     """Records the plan in ``out``; refuses a folder that holds another plan.
 
     A plan may grow: a rerun may add jobs (anywhere in the list) as long as every job the
     folder already records is still there with the same settings, so its outputs stay valid.
+    The caller holds ``out`` (:func:`hold_folder`); ``record=False`` only checks, so that a
+    folder that is refused is refused before a lock file is created in it.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    if not record and not out.is_dir():
+        return  # a new folder: nothing to refuse yet
+    make_folder(out, "out")
     document = [job.to_dict() for job in jobs]
     existing = out / PLAN_FILE
     if existing.is_file():
@@ -318,21 +421,29 @@ def _claim_folder(jobs: Sequence[Job], out: Path) -> None:
         if recorded == document:
             return
         if not isinstance(recorded, list) or any(job not in document for job in recorded):
-            raise PlanError(
-                f"{out} holds another plan ({existing}); rerun that plan there, add jobs to it "
-                f"without changing or removing the ones it has, or pass another --out folder. "
-                f"Received: out={str(out)!r}"
+            raise PlanError(_another_plan(out))
+        if record:
+            added = len(document) - len(recorded)
+            logger.info(
+                "%s: %s", out, f"{added} job(s) added to the plan" if added else "reordered"
             )
-        added = len(document) - len(recorded)
-        logger.info("%s: %s", out, f"{added} job(s) added to the plan" if added else "reordered")
-        _write_json(existing, document)
+            _write_json(existing, document)
         return
-    if any(p.name != SUMMARY_FILE for p in out.iterdir()):
+    if any(p.name not in (SUMMARY_FILE, LOCK_FILE) for p in out.iterdir()):
         raise PlanError(
             f"{out} is not empty and holds no {PLAN_FILE}; pass an empty or new folder. "
             f"Received: out={str(out)!r}"
         )
-    _write_json(existing, document)
+    if record:
+        _write_json(existing, document)
+
+
+def _another_plan(out: Path) -> str:
+    return (
+        f"{out} holds another plan ({out / PLAN_FILE}); rerun that plan there, add jobs to it "
+        "without changing or removing the ones it has, or pass another --out folder. "
+        f"Received: out={str(out)!r}"
+    )
 
 
 def run_plan(
@@ -350,7 +461,8 @@ def run_plan(
         plan: Jobs, or a plan file.
         out: Folder of the plan's outputs (``out/<job id>/``, ``out/summary.json``).
         time_budget: Seconds this call may train; None: no limit. A job stops cleanly before
-            an epoch that would not fit (its measured epoch time) and resumes on the next call.
+            an epoch that would not fit (its measured epoch time), or a few steps into one
+            never measured, and resumes on the next call from its last completed epoch.
         data: ``((x_train, y_train), (x_test, y_test))`` for every job; default: each job's
             dataset (:func:`load_cifar10`, :func:`load_cifar100`) from ``data_dir`` (the
             lossless copies are the ones every published number uses).
@@ -361,24 +473,70 @@ def run_plan(
         Every job's status after this call (also written to ``out/summary.json``).
 
     Raises:
-        PlanError: For an invalid plan or an ``out`` folder holding another plan (before
-            anything trains).
+        PlanError: For an invalid plan or time budget, or an ``out`` folder holding another
+            plan (before anything trains).
+        CheckpointBusyError: If another ``run_plan`` is writing to ``out``.
+        CheckpointWriteError: If ``out`` cannot be created or written (a file in the way, a
+            read-only folder, a full disk).
+        CorruptCheckpointError: If a job's ``metrics.json`` is damaged (before anything
+            trains).
     """
     jobs = tuple(plan) if not isinstance(plan, (str, os.PathLike)) else load_plan(plan)
     if not all(isinstance(j, Job) for j in jobs):
         jobs = parse_plan([j.to_dict() if isinstance(j, Job) else j for j in jobs])
-    out = Path(out)
-    _claim_folder(jobs, out)
-    if time_budget is not None and (not isinstance(time_budget, (int, float)) or time_budget <= 0):
+    budget = _number(time_budget)
+    if time_budget is not None and (budget is None or budget <= 0):
         raise PlanError(
-            f"time_budget must be a positive number of seconds. Received: {time_budget!r}"
+            "time_budget must be a finite number of seconds greater than 0, or None for no "
+            f"limit. Received: time_budget={time_budget!r}"
         )
-    deadline = math.inf if time_budget is None else time.monotonic() + float(time_budget)
+    _check_train_images(jobs, data)
+    out = Path(out)
+    _claim_folder(jobs, out, record=False)
+    with hold_folder(out, "out", "train-plan run"):
+        for job in jobs:  # a damaged job folder is refused before the plan is recorded
+            _status(job, out / job.id)
+        _claim_folder(jobs, out)
+        write_summary(jobs, out)
+        deadline = math.inf if budget is None else time.monotonic() + budget
+        _run_jobs(jobs, out, deadline, data, data_dir, verbose)
+        return write_summary(jobs, out)
 
+
+def _check_train_images(jobs: Sequence[Job], data: Any) -> None:
+    """Refuses jobs asking for more training images than the data holds: they would train
+    on fewer than their id and record say."""
+    available = len(data[0][0]) if data is not None else SPLITS["train"][1]
+    too_many = [
+        f"{job.id} asks for {job.train_images:,}"
+        for job in jobs
+        if job.train_images is not None and job.train_images > available
+    ]
+    if too_many:
+        raise PlanError(
+            f"The plan is invalid: train_images must be at most the {available:,} images of "
+            f"the training set ({'; '.join(too_many)}). Lower train_images, or leave it out "
+            "to train on them all. Fix it before anything trains."
+        )
+
+
+def _run_jobs(
+    jobs: Sequence[Job],
+    out: Path,
+    deadline: float,
+    data: Any,
+    data_dir: str | os.PathLike | None,
+    verbose: int | str,
+) -> None:
+    """Runs every job not done or failed, in order, until the deadline.
+
+    A job that raises is marked failed and the next one runs; a full disk or an unwritable
+    folder stops the call (every later job would fail the same way, and nothing is marked).
+    """
     loaded: dict[str, tuple[Any, Any, tuple[str, str]]] = {}
     for job in jobs:
-        status = _status(job, out / job.id)
-        if status.state in ("done", "failed"):
+        folder = out / job.id
+        if _status(job, folder).state in ("done", "failed"):
             continue
         if time.monotonic() >= deadline:
             break
@@ -387,13 +545,23 @@ def run_plan(
         train, test, labels = loaded[job.dataset]
         estimate = _epoch_estimate(job, jobs, out)
         try:
-            _run_job(job, out / job.id, deadline, estimate, train, test, labels, verbose)
-        except TrainingDivergedError as exc:  # the other jobs still run
-            logger.error("%s: %s", job.id, exc)
-            (out / job.id).mkdir(exist_ok=True)
-            _write_json(out / job.id / FAILED_FILE, {"error": str(exc)})
+            _run_job(job, folder, deadline, estimate, train, test, labels, verbose)
+        except CheckpointBusyError as exc:  # someone else's run in its folder: left alone
+            logger.warning("%s: skipped: %s", job.id, exc)
+        except CheckpointWriteError:
+            raise
+        except Exception as exc:  # diverged, damaged checkpoint, out of memory, a bug
+            logger.error(
+                "%s failed (%s is kept until deleted): %s",
+                job.id,
+                folder / FAILED_FILE,
+                exc,
+                exc_info=not isinstance(exc, ZooError),
+            )
+            make_folder(folder, "out")
+            failed = {"error": str(exc), "type": type(exc).__name__}
+            _write_json(folder / FAILED_FILE, failed, out)
         write_summary(jobs, out)
-    return write_summary(jobs, out)
 
 
 def _data(
@@ -436,9 +604,9 @@ def _epoch_estimate(job: Job, jobs: Sequence[Job], out: Path) -> float | None:
         )
 
     for other in (job, *(j for j in jobs if j is not job and key(j) == key(job))):
-        seconds = (_read_json(out / other.id / TIMING_FILE) or {}).get("epoch_seconds")
+        seconds = _number(_read_dict(out / other.id / TIMING_FILE).get("epoch_seconds"))
         if seconds is not None:
-            return float(seconds)
+            return seconds
     return None
 
 
@@ -454,8 +622,8 @@ def _run_job(
 ) -> None:
     from keras_cifar_zoo.training.fit import fit
 
-    folder.mkdir(parents=True, exist_ok=True)
-    timing = _read_json(folder / TIMING_FILE) or {"wall_time_s": 0.0, "calls": 0}
+    make_folder(folder, "out")
+    timing = _read_dict(folder / TIMING_FILE)
     x, y = train
     if job.train_images is not None:
         x, y = x[: job.train_images], y[: job.train_images]
@@ -482,15 +650,22 @@ def _run_job(
         out_of_time = True
     finally:
         keras.config.set_dtype_policy(previous_policy)
-        timing["wall_time_s"] += time.monotonic() - start
-        timing["calls"] += 1
+        timing["wall_time_s"] = (_number(timing.get("wall_time_s")) or 0.0) + (
+            time.monotonic() - start
+        )
+        timing["calls"] = (timing.get("calls") if _is_int(timing.get("calls")) else 0) + 1
         if guard.epoch_seconds is not None:
             timing["epoch_seconds"] = guard.epoch_seconds
-        _write_json(folder / TIMING_FILE, timing)
+        _write_json(folder / TIMING_FILE, timing, folder.parent)
     if out_of_time:
-        logger.info("%s: stopped before an epoch that would not fit the budget", job.id)
+        logger.info("%s: stopped, as the next epoch would not fit the budget", job.id)
         return
-    _finish(job, folder, history, test, labels, timing, len(x))
+    # The checkpoint state adds up every completed epoch, also those of a killed call, which
+    # timing.json (written when a call ends) misses; timing.json covers folders whose state
+    # predates that record.
+    state = _read_dict(folder / CHECKPOINT_DIR / "state.json")
+    wall_time_s = max(timing["wall_time_s"], _number(state.get("wall_time_s")) or 0.0)
+    _finish(job, folder, history, test, labels, wall_time_s)
 
 
 def _finish(
@@ -499,10 +674,11 @@ def _finish(
     history: Any,
     test: tuple[Any, Any],
     labels: tuple[str, str],
-    timing: dict[str, Any],
-    train_images: int,
+    wall_time_s: float,
 ) -> None:
-    """Stores float16 weights and measures them with ``evaluate``, as ``publish`` would."""
+    """Stores float16 weights and measures them with ``evaluate``, as ``publish`` would;
+    records how the job was trained in ``metrics.json`` (written last: its presence means
+    done)."""
     from keras_cifar_zoo.registry import build_model
     from keras_cifar_zoo.training.evaluation import evaluate
     from keras_cifar_zoo.training.recipes import get_recipe
@@ -512,9 +688,15 @@ def _finish(
 
     trained = history.model
     full = folder / "model.float32.weights.h5"
-    trained.save_weights(full)
-    cast_weights_file(full, folder / WEIGHTS_FILE, "float16")
-    full.unlink()
+    # HDF5 can crash the process on a full disk: check first (float32 and float16 copies).
+    check_free_space(folder, saved_bytes(trained.variables) * 2, full.name, "out", folder.parent)
+    try:
+        trained.save_weights(full)
+        cast_weights_file(full, folder / WEIGHTS_FILE, "float16")
+    except OSError as exc:
+        raise write_error(full, exc, "out", folder.parent) from exc
+    finally:
+        full.unlink(missing_ok=True)
     recipe = get_recipe(job.recipe)
     source = resolve_weights(job.model, recipe.initial_weights)
     model = build_model(
@@ -531,12 +713,12 @@ def _finish(
         "dataset": job.dataset,
         "epochs": len(history.history.get("loss", [])),
         "batch_size": job.batch_size or recipe.batch_size,
-        "train_images": train_images,
+        "train_images": int(history.params["train_images"]),
         "precision": job.precision,
         "accuracy": float(result["accuracy"]),
         "loss": float(result["loss"]),
         "num_images": int(result["num_images"]),
-        "wall_time_s": round(timing["wall_time_s"], 1),
+        "wall_time_s": round(wall_time_s, 1),
         "hardware": hardware_description(),
         "backend": keras.backend.backend(),
         "keras_version": keras.__version__,
@@ -544,5 +726,5 @@ def _finish(
         "data": labels[1],
         "training_data": labels[0],
     }
-    _write_json(folder / METRICS_FILE, metrics)
+    _write_json(folder / METRICS_FILE, metrics, folder.parent)
     logger.info("%s: done, test accuracy %.4f", job.id, metrics["accuracy"])

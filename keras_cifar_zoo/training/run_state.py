@@ -15,8 +15,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cifar_zoo.errors import CheckpointWriteError, InvalidArgumentError
+from keras_cifar_zoo.errors import InvalidArgumentError
 from keras_cifar_zoo.training.checkpoints import (
+    make_folder,
     read_state,
     remove_stale_temporaries,
     restore_state,
@@ -42,6 +43,8 @@ class RunStart:
         initial_epoch: The number of epochs already completed.
         finished: Whether the folder holds a run that ended.
         previous: The metrics of the completed epochs, one value per epoch.
+        wall_time_s: Seconds the completed epochs took, over every earlier call (0.0 for a
+            state written before it was recorded).
     """
 
     directory: Path | None
@@ -52,6 +55,7 @@ class RunStart:
     initial_epoch: int
     finished: bool
     previous: dict[str, list[float]]
+    wall_time_s: float = 0.0
 
 
 def open_run(
@@ -68,7 +72,8 @@ def open_run(
     seed: int | None,
 ) -> RunStart:
     """Claims ``checkpoint_dir`` for a new run, or restores ``train_model`` from the run it
-    holds when that run has the same settings.
+    holds when that run has the same settings. The caller holds the folder
+    (:func:`~keras_cifar_zoo.training.checkpoints.hold_folder`) until the run ends.
 
     Raises:
         CheckpointWriteError: If the folder cannot be created or written.
@@ -118,21 +123,25 @@ def open_run(
         for k, v in previous.items()
     }
     finished = bool(state.get("finished"))
+    wall_time_s = state.get("wall_time_s")
+    if isinstance(wall_time_s, bool) or not isinstance(wall_time_s, (int, float)):
+        wall_time_s = 0.0
     return RunStart(
-        directory, csv_path, csv_log_arg, rng_seed, run_info, initial_epoch, finished, previous
+        directory,
+        csv_path,
+        csv_log_arg,
+        rng_seed,
+        run_info,
+        initial_epoch,
+        finished,
+        previous,
+        float(wall_time_s),
     )
 
 
 def _make_folder(directory: Path) -> None:
     """Creates the checkpoint folder and clears the temporaries a killed run left there."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise CheckpointWriteError(
-            f"Could not create the folder {directory} ({exc.strerror or exc}). Pass "
-            "another checkpoint_dir, or make its parent a writable folder. "
-            f"Received: checkpoint_dir={str(directory)!r}"
-        ) from exc
+    make_folder(directory)
     remove_stale_temporaries(directory)
 
 
