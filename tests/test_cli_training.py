@@ -19,6 +19,8 @@ from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 from keras_cifar_zoo.registry import build_model
 
 has_matplotlib = importlib.util.find_spec("matplotlib") is not None
+HUB = Path(__file__).resolve().parent.parent / "hub"
+"""The repository's published weights (read only)."""
 
 
 def run(capsys, *argv: str | Path) -> tuple[int, str, str]:
@@ -68,7 +70,7 @@ def trained(dataset, tmp_path_factory) -> tuple[Path, str]:
 
 def test_train_writes_a_checkpoint_and_curves(trained):
     out, stdout = trained
-    assert "trained simple_cnn with recipe article_001: {" in stdout
+    assert "trained simple_cnn with recipe article_001 on 80 cifar10 training images: {" in stdout
     assert f"model: {out / 'model.keras'}" in stdout
     assert "note:" not in stdout  # article_001 selects nothing on the test set
     assert (out / "model.keras").is_file() and (out / "history.csv").is_file()
@@ -85,7 +87,7 @@ def test_train_again_returns_the_finished_run(trained, dataset, capsys):
         capsys, "train", "simple_cnn", "--epochs", "1", "--batch-size", "32", "--seed", "0",
         "--out", out, "--data-dir", dataset,
     )  # fmt: skip
-    assert code == 0 and "trained simple_cnn with recipe article_001" in stdout
+    assert code == 0 and "trained simple_cnn with recipe article_001 on 80 " in stdout
 
 
 def test_evaluate_a_saved_checkpoint(trained, dataset, capsys, tmp_path):
@@ -259,3 +261,176 @@ def test_predict_runs_in_batches_of_one_shape(count, monkeypatch):
     np.testing.assert_allclose(
         probabilities, real(model, images).probabilities, rtol=1e-5, atol=1e-6
     )
+
+
+def test_train_ends_with_the_test_accuracy(trained, dataset, capsys):
+    out, stdout = trained
+    code, evaluated, err = run(
+        capsys, "evaluate", "simple_cnn", "--weights", out / "model.keras", "--data-dir", dataset
+    )
+    assert code == 0, err
+    accuracy = evaluated.split("accuracy ", 1)[1].split(",")[0]
+    assert stdout.splitlines()[-1] == f"test accuracy {accuracy} (20 images)"
+
+
+def test_train_on_the_first_images_only(dataset, capsys, tmp_path):
+    argv = ["train", "simple_cnn", "--epochs", "1", "--batch-size", "8", "--seed", "0"]
+    argv += ["--data-dir", dataset, "--train-images"]
+    code, stdout, err = run(capsys, *argv, "24", "--out", tmp_path / "run")
+    assert code == 0, err
+    assert "trained simple_cnn with recipe article_001 on 24 cifar10 training images" in stdout
+    assert json.loads((tmp_path / "run" / "state.json").read_text())["train_images"] == 24
+
+    code, _, err = run(capsys, *argv, "81", "--out", tmp_path / "other")
+    assert_one_error_line(
+        code,
+        err,
+        "--train-images 81 is more than the 80 training images of cifar10; lower it, or leave "
+        "it out to train on them all. Received: --train-images 81",
+    )
+    assert not (tmp_path / "other").exists()
+
+
+def test_train_from_published_weights_in_a_hub_dir(dataset, capsys, tmp_path):
+    from keras_cifar_zoo.zoo import load_model
+
+    argv = ["train", "simple_cnn", "--weights", "cifar10", "--recipe", "finetune_head"]
+    argv += ["--hub-dir", HUB, "--train-images", "16", "--epochs", "1", "--batch-size", "8"]
+    argv += ["--seed", "0", "--out", tmp_path / "ft", "--data-dir", dataset]
+    code, stdout, err = run(capsys, *argv)
+    assert code == 0, err
+    assert "trained simple_cnn with recipe finetune_head on 16 cifar10 training images" in stdout
+    assert "as it is" not in err  # the CLI loaded the weights and froze the base itself
+    published = load_model("simple_cnn", weights="cifar10", hub_dir=HUB)
+    trained = load_model("simple_cnn", weights=tmp_path / "ft" / "model.keras")
+    for layer in published.layers:  # the frozen base is the published one, not random
+        if layer.weights and layer.name != "predictions":
+            mine = trained.get_layer(layer.name).weights
+            for want, have in zip(layer.weights, mine, strict=True):
+                np.testing.assert_array_equal(np.asarray(have), np.asarray(want))
+
+
+def test_train_passes_the_hub_options_to_the_download(dataset, capsys, tmp_path):
+    (tmp_path / "hub").mkdir()
+    argv = ["train", "simple_cnn", "--weights", "cifar10", "--hub-dir", tmp_path / "hub"]
+    argv += ["--cache-dir", tmp_path / "cache", "--offline", "--out", tmp_path / "ft"]
+    code, _, err = run(capsys, *argv, "--data-dir", dataset)
+    assert_one_error_line(
+        code,
+        err,
+        f"The hub mirror at {tmp_path / 'hub'} lacks keras-cifar-zoo/simple_cnn-improved/",
+        f"not in the cache ({tmp_path / 'cache'})",
+    )
+    assert not (tmp_path / "ft").exists()
+
+    code, out, err = run(capsys, "train", "simple_cnn", "--hub-dir", HUB, "--offline")
+    assert code == 2 and out == "", err
+    assert err.strip() == (
+        "keras-cifar-zoo: error: --hub-dir, --offline: where published weights come from, so "
+        "only with --weights (the weights to start from); without it the model starts from "
+        "random weights"
+    )
+
+
+def gray_picture() -> np.ndarray:
+    """A smooth 8-bit grayscale picture the published simple_cnn calls a bird."""
+    y, x = np.mgrid[0:32, 0:32]
+    return ((np.sin(x / 5) + np.cos(y / 7) + 2) / 4 * 200 + 20).astype(np.uint8)
+
+
+def test_predict_and_evaluate_default_to_the_published_checkpoint(dataset, capsys, tmp_path):
+    image = tmp_path / "gray.png"
+    Image.fromarray(gray_picture()).save(image)
+    code, default, err = run(capsys, "predict", "simple_cnn", image, "--hub-dir", HUB)
+    assert code == 0, err
+    argv = ["predict", "simple_cnn", image, "--weights", "cifar10", "--hub-dir", HUB]
+    assert run(capsys, *argv)[1] == default
+
+    argv = ["evaluate", "simple_cnn", "--data-dir", dataset, "--hub-dir", HUB, "--json"]
+    code, default, err = run(capsys, *argv)
+    assert code == 0, err
+    assert run(capsys, *argv, "--weights", "cifar10")[1] == default
+
+
+def test_predict_without_a_published_checkpoint_uses_random_weights(capsys, tmp_path):
+    from keras_cifar_zoo.registry import get_info, list_models
+    from keras_cifar_zoo.weights.manifest import load_manifest
+
+    published = set(load_manifest().models())
+    name = min(set(list_models()) - published, key=lambda n: get_info(n).num_params)
+    image = tmp_path / "gray.png"
+    Image.fromarray(gray_picture()).save(image)
+    code, out, err = run(capsys, "predict", name, image, "--top", "1")
+    assert code == 0, err
+    assert out.startswith(f"{image}: ")
+    assert (
+        f"{name} has no published cifar10 checkpoint: using random weights (pass --weights "
+        "PATH for a trained one)"
+    ) in err.splitlines()
+
+
+@pytest.mark.parametrize("command", ["predict", "evaluate"])
+def test_help_says_what_weights_default_to(capsys, command):
+    assert main([command, "--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "else none: random initialisation" in text
+    assert "--hub-dir HUB_DIR" in text
+    if command == "predict":
+        assert "default: 'cifar10' when the model has a published CIFAR-10 checkpoint" in text
+
+
+def test_predict_reads_16_bit_pngs_like_their_8_bit_copy(capsys, tmp_path):
+    gray = gray_picture()
+    Image.fromarray(gray).save(tmp_path / "gray8.png")
+    Image.fromarray(gray.astype(np.uint16) * 257).save(tmp_path / "gray16.png")
+    with Image.open(tmp_path / "gray16.png") as opened:
+        assert opened.mode == "I;16"
+    argv = ["predict", "simple_cnn", tmp_path / "gray8.png", tmp_path / "gray16.png"]
+    code, out, err = run(capsys, *argv, "--top", "1", "--hub-dir", HUB)
+    assert code == 0, err
+    top8, top16 = (line.split(": ", 1)[1] for line in out.splitlines())
+    assert top16 == top8 and top8.startswith("bird ")
+
+
+def test_predict_refuses_a_decompression_bomb_in_one_line(capsys, tmp_path, monkeypatch):
+    import PIL.Image
+
+    monkeypatch.setattr(PIL.Image, "MAX_IMAGE_PIXELS", 100)
+    image = tmp_path / "big.png"
+    Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save(image)
+    code, out, err = run(capsys, "predict", "simple_cnn", image, "--hub-dir", HUB)
+    assert out == ""
+    assert_one_error_line(
+        code,
+        err,
+        f"Cannot read image {image}: it has more pixels than Pillow decodes safely",
+        "Shrink it first (a zoo model sees 32x32 pixels)",
+    )
+
+
+@pytest.mark.skipif(not has_matplotlib, reason="plots need matplotlib")
+def test_one_epoch_curves_show_a_marked_point_on_integer_epochs(trained, dataset, capsys):
+    from matplotlib.figure import Figure
+
+    out, _ = trained
+    figures = []
+    real = Figure.savefig
+
+    def spy(self, *args, **kwargs):
+        figures.append(self)
+        return real(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(Figure, "savefig", spy)
+        code, _, err = run(
+            capsys, "train", "simple_cnn", "--epochs", "1", "--batch-size", "32", "--seed", "0",
+            "--out", out, "--data-dir", dataset, "--plot",
+        )  # fmt: skip
+    assert code == 0, err
+    [figure] = figures
+    for ax in figure.axes:
+        [line] = ax.lines  # training only: this recipe does not validate
+        assert line.get_marker() not in (None, "", " ", "None")
+        low, high = ax.get_xlim()
+        ticks = [t for t in ax.get_xticks() if low <= t <= high]
+        assert ticks == [1.0], ticks
