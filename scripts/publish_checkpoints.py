@@ -1,4 +1,4 @@
-"""Publish the GPU runs of scripts/train_checkpoints.py into hub/ and weights_manifest.json.
+"""Publish the GPU runs of the first GPU training window into hub/ and weights_manifest.json.
 
 Reads each run folder (``metrics.json``, ``train.log``, ``weights.fp16.weights.h5``) and calls
 ``keras_cifar_zoo.publish.publish`` on it, which measures the stored float16 weights
@@ -39,17 +39,6 @@ JPEG_TRAINING = (
 )
 TAGS = {"improved_sgd": "improved"}  # any other recipe is an article recipe: tag "article"
 _EPOCH = re.compile(r"^Epoch (\d+)/(\d+)$")
-# The keys of the metrics.json that train_checkpoints.py wrote before it used the manifest's
-# (those of that GPU window's runs), under the names it uses now.
-OLD_KEYS = {
-    "epochs": "epochs_planned",
-    "epochs_run": "epochs",
-    "test_accuracy": "accuracy",
-    "test_loss": "loss",
-    "wall_time_s_this_call": "wall_time_s",
-    "device": "hardware",
-    "keras": "keras_version",
-}
 
 
 def epochs_of_last_start(log: str) -> tuple[int, int]:
@@ -62,11 +51,10 @@ def epochs_of_last_start(log: str) -> tuple[int, int]:
 
 
 def read_metrics(job: Path) -> dict:
-    """The run's metrics.json, with the keys train_checkpoints.py writes now."""
-    metrics = json.loads((job / "metrics.json").read_text())
-    if "epochs_run" in metrics:  # written before the rename
-        metrics = {OLD_KEYS.get(key, key): value for key, value in metrics.items()}
-    return metrics
+    """The run's metrics.json as a record's document (older key names renamed)."""
+    from keras_cifar_zoo.training import run_record
+
+    return run_record.read(job).to_dict()
 
 
 def run_facts(job: Path) -> dict:
@@ -106,17 +94,21 @@ def run_facts(job: Path) -> dict:
         f"published float16 file; on the GPU machine right after training (JAX, float32 "
         f"weights) the same run measured {metrics['accuracy'] * 100:.2f}%."
     )
-    run_info = {
-        "recipe": metrics["recipe"],
-        "epochs": epochs,
+    from keras_cifar_zoo.training.run_record import RunRecord
+
+    record = RunRecord.from_dict(metrics)
+    run_info = RunRecord(
+        model=record.model,
+        recipe=record.recipe,
+        seed=record.seed,
+        epochs=epochs,
         # The fit_cifar10 call: data loading, compilation, training, per-epoch checkpoints.
-        "wall_time_s": round(metrics["wall_time_s"], 1),
-        "hardware": HARDWARE,
-        "backend": metrics["backend"],
-        "keras_version": metrics["keras_version"],
-        "seed": metrics["seed"],
-        "training_data": metrics.get("training_data", JPEG_TRAINING),
-    }
+        wall_time_s=round(record.wall_time_s, 1),
+        hardware=HARDWARE,
+        backend=record.backend,
+        keras_version=record.keras_version,
+        training_data=record.training_data or JPEG_TRAINING,
+    ).to_dict()
     return {"metrics": metrics, "run_info": run_info, "notes": " ".join(notes), "tag": tag}
 
 
@@ -150,7 +142,7 @@ def main() -> int:
         runs.sort(key=lambda job: facts[job]["metrics"]["seed"])
         published, others = runs[0], runs[1:]
         run_info = dict(facts[published]["run_info"])
-        run_info["data"] = describe_copy(args.data_dir)
+        run_info |= {"data": describe_copy(args.data_dir)}
         seed_runs = []
         if others:
             for job in runs:  # every seed measured the same way, here

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-RUN = {
-    "epochs": 1,
-    "wall_time_s": 1.0,
-    "hardware": "test machine",
-    "backend": "tensorflow",
-    "training_data": "synthetic training images",
-}
+from keras_cifar_zoo.training.run_record import RunRecord
+
+RUN = RunRecord(
+    epochs=1,
+    wall_time_s=1.0,
+    hardware="test machine",
+    backend="tensorflow",
+    training_data="synthetic training images",
+).to_dict()
 
 
 def same_result(model) -> dict:

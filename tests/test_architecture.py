@@ -136,3 +136,39 @@ def test_no_module_of_the_package_is_imported_by_the_cli_parsers_beyond_cheap_on
         "keras_cifar_zoo.registry",
         "keras_cifar_zoo.training",
     }
+
+
+RECORD_KEYS = {
+    "wall_time_s",
+    "hardware",
+    "keras_version",
+    "training_data",
+    "num_images",
+    "epochs_planned",
+    "train_images",
+}
+"""Keys of a run's metrics.json that only a definition of the record spells out together."""
+
+
+def test_the_run_record_keys_are_defined_once():
+    """A module naming four or more metrics.json keys as strings is writing or reading the
+    record by hand: it must go through keras_cifar_zoo.training.run_record instead. The
+    manifest's field table is another schema (the published checkpoint's)."""
+    owners = {
+        PACKAGE / "training" / "run_record.py",
+        PACKAGE / "weights" / "manifest.py",
+    }
+    scripts = PACKAGE.parent / "scripts"
+    offenders = {}
+    for path in sorted([*PACKAGE.rglob("*.py"), *scripts.rglob("*.py")]):
+        if path in owners:
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        named = {
+            n.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and n.value in RECORD_KEYS
+        }
+        if len(named) >= 4:
+            offenders[str(path.relative_to(PACKAGE.parent))] = sorted(named)
+    assert offenders == {}

@@ -25,7 +25,9 @@ import numpy as np
 import pytest
 
 from keras_cifar_zoo.data import describe_copy
+from keras_cifar_zoo.errors import InvalidArgumentError
 from keras_cifar_zoo.training import plan as plan_module
+from keras_cifar_zoo.training.run_record import RunRecord, StandInMeasurement
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT_PATH = ROOT / "scripts" / "gpu_plan_run.py"
@@ -196,7 +198,9 @@ def test_rehearsal_of_the_gpu_window(
     summary = json.loads((runs_there / "summary.json").read_text())
     assert summary["counts"] == {"done": 1, "partial": 1, "pending": 1, "failed": 0}
     device_metrics = json.loads((runs_there / "a" / "metrics.json").read_text())
-    assert device_metrics["test_accuracy_pending"] and "training_data" not in device_metrics
+    device_record = RunRecord.from_dict(device_metrics)
+    assert type(device_record.measurement) is StandInMeasurement  # training images, not test
+    assert device_record.training_data == describe_copy(cifar_dir, "train")
     assert device_metrics["device_check"]["num_images"] == 100  # stand-in: training images
     returned = sorted(p.name for p in out2.iterdir())
     assert len(returned) <= 8 and all(p.stat().st_size <= 16 << 20 for p in out2.iterdir())
@@ -228,7 +232,7 @@ def test_rehearsal_of_the_gpu_window(
 
     from keras_cifar_zoo.publish import _run_info
 
-    with pytest.raises(ValueError, match=r"run_info lacks training_data"):
+    with pytest.raises(InvalidArgumentError, match=r"run_info holds a stand-in measurement"):
         _run_info(json.loads((runs / "a" / "metrics.json").read_text()))
 
     # Here: the real (synthetic) test set measures the finished job.

@@ -523,3 +523,93 @@ def test_a_plan_folder_written_before_locks_and_state_wall_times_resumes(
     assert metrics["wall_time_s"] == 195.0  # 75 s recorded before, then two 60 s epochs
     history = json.loads((checkpoint / "state.json").read_text())["history"]
     assert len(history["loss"]) == 3
+
+
+# The run record: one definition of metrics.json, read back whatever wrote it.
+
+CAMPAIGN_METRICS = {  # a metrics.json as train-plan writes it (the live campaign's format)
+    "model": "simple_cnn",
+    "recipe": "improved_adam_crops",
+    "seed": 0,
+    "dataset": "cifar10",
+    "epochs": 30,
+    "batch_size": 128,
+    "train_images": 50000,
+    "precision": "float32",
+    "accuracy": 0.7674,
+    "loss": 0.7538579119253235,
+    "num_images": 10000,
+    "wall_time_s": 1798.3,
+    "hardware": "AMD EPYC, 2 vCPUs (no GPU)",
+    "backend": "tensorflow",
+    "keras_version": "3.15.1",
+    "date": "2026-12-01",
+    "data": "CIFAR-10 test set (10,000 images), lossless copy",
+    "training_data": "CIFAR-10 training set (50,000 images), lossless copy",
+}
+
+
+def test_a_campaign_metrics_file_reads_and_writes_back_byte_for_byte(tmp_path: Path):
+    from keras_cifar_zoo.training import run_record
+
+    path = tmp_path / "metrics.json"
+    text = json.dumps(CAMPAIGN_METRICS, indent=2) + "\n"
+    path.write_text(text)
+    record = run_record.read(path)
+    assert record.measurement == run_record.Measurement(0.7674, 0.7538579119253235, 10000)
+    assert (record.precision, record.train_images, record.extra) == ("float32", 50000, {})
+    run_record.write(record, tmp_path / "again.json")
+    assert (tmp_path / "again.json").read_text() == text
+    assert {p.name for p in tmp_path.iterdir()} == {"metrics.json", "again.json"}  # no temp
+
+
+def test_old_metrics_keys_are_renamed_once_on_read():
+    from keras_cifar_zoo.training.run_record import Measurement, RunRecord
+
+    old = {  # the first GPU script's keys: "epochs" was the planned length
+        "model": "resnet20_v1",
+        "epochs": 200,
+        "epochs_run": 120,
+        "test_accuracy": 0.91,
+        "test_loss": 0.3,
+        "wall_time_s_this_call": 100.0,
+        "device": "GPU",
+        "keras": "3.1",
+        "history_params": {"steps": 391},
+    }
+    record = RunRecord.from_dict(old)
+    assert (record.epochs, record.epochs_planned, record.hardware, record.keras_version) == (
+        120,
+        200,
+        "GPU",
+        "3.1",
+    )
+    assert record.measurement == Measurement(0.91, 0.3)
+    assert record.wall_time_s == 100.0 and record.extra == {"history_params": {"steps": 391}}
+
+
+def test_publish_refuses_a_stand_in_measurement_by_its_type():
+    from keras_cifar_zoo.errors import InvalidArgumentError
+    from keras_cifar_zoo.publish import _run_info
+    from keras_cifar_zoo.training.run_record import RunRecord, StandInMeasurement
+
+    record = RunRecord.from_dict(CAMPAIGN_METRICS)
+    assert _run_info(record).training_data == CAMPAIGN_METRICS["training_data"]
+    stand_in = record.replace(measurement=StandInMeasurement(0.9, 0.1, 100))
+    with pytest.raises(InvalidArgumentError, match=r"run_info holds a stand-in measurement"):
+        _run_info(stand_in)
+    with pytest.raises(InvalidArgumentError, match=r"run_info holds a stand-in measurement"):
+        _run_info(stand_in.to_dict())  # as written to metrics.json and read back
+
+
+def test_publish_keeps_precision_and_train_images_in_the_recipe_settings():
+    from keras_cifar_zoo.publish import _recipe, _run_info
+
+    run = _run_info(CAMPAIGN_METRICS | {"precision": "mixed_bfloat16", "train_images": 64})
+    name, settings = _recipe(None, None, run)
+    assert (name, settings["precision"], settings["train_images"]) == (
+        "improved_adam_crops",
+        "mixed_bfloat16",
+        64,
+    )
+    assert settings["epochs"] == 30 and settings["batch_size"] == 128

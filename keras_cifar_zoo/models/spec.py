@@ -11,6 +11,11 @@ from keras_cifar_zoo.preprocessing import Preprocessing
 # builder(x, config, *, num_classes, include_top, classifier_activation) -> output tensor
 Builder = Callable[..., Any]
 
+CLASSIFIER_LAYERS = ("predictions", "predictions_bn")
+"""The classifier head every family names so: its shapes follow ``num_classes`` (loading
+re-initialises it when the weights have another count) and a frozen-base recipe trains it
+alone."""
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:

@@ -13,7 +13,7 @@ import numpy as np
 from keras_cifar_zoo.data import check_dataset, load_dataset, resolve_class_names
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, ModelOutputError
 from keras_cifar_zoo.preprocessing import Preprocessing
-from keras_cifar_zoo.training.fit import (
+from keras_cifar_zoo.training.inputs import (
     check_allow_unit_range,
     check_classifier,
     check_dataset_classes,

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import importlib.util
 import logging
 import math
 import os
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,10 @@ from keras_cifar_zoo.data import DATASETS, check_dataset, load_dataset
 from keras_cifar_zoo.errors import (
     InvalidArgumentError,
     InvalidTypeError,
-    ModelOutputError,
-    PixelRangeError,
     TrainingDivergedError,
 )
-from keras_cifar_zoo.preprocessing import LAYER_NAME, Preprocessing
+from keras_cifar_zoo.models.spec import CLASSIFIER_LAYERS
+from keras_cifar_zoo.preprocessing import Preprocessing
 from keras_cifar_zoo.training.augment import RandomAugment
 from keras_cifar_zoo.training.checkpoints import (
     BEST_FILE,
@@ -36,10 +34,23 @@ from keras_cifar_zoo.training.checkpoints import (
     saved_epochs,
     write_error,
 )
+from keras_cifar_zoo.training.distribution import (
+    batch_shards,
+    distribution_scope,
+    trim_for_shards,
+)
+from keras_cifar_zoo.training.inputs import (
+    check_allow_unit_range,
+    check_classifier,
+    check_dataset_classes,
+    check_image_size,
+    check_labels,
+    check_pair,
+    resolve_preprocessing,
+)
 from keras_cifar_zoo.training.recipes import Augmentation, Recipe, get_recipe
-from keras_cifar_zoo.training.run_state import RunStart, open_run
+from keras_cifar_zoo.training.run_state import RunStart, merge_history, open_run, truncate_csv
 from keras_cifar_zoo.training.schedules import RecipeSchedule
-from keras_cifar_zoo.weights.loading import CLASSIFIER_LAYERS
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +58,6 @@ TEST_SET_NOTE = (
     "Validation data is the CIFAR-10 TEST set and early stopping / best checkpoint monitor "
     "it, as recipe {recipe} (article 004) does: accuracies of this run are selected on test data."
 )
-DATA_PARALLEL = "data_parallel"
 VERBOSE_VALUES = ("auto", 0, 1, 2)
 
 
@@ -69,138 +79,6 @@ def augmentation_layers(augmentation: Augmentation, seed: int | None = None) -> 
             name="augment",
         )
     ]
-
-
-def resolve_preprocessing(
-    model: keras.Model, preprocessing: Preprocessing | None
-) -> Preprocessing | None:
-    """Returns the preprocessing a caller must apply before ``model``, or None if the model
-    has its ``preprocessing`` layer baked in."""
-    if preprocessing is not None and not isinstance(preprocessing, Preprocessing):
-        raise InvalidTypeError(
-            "preprocessing must be a keras_cifar_zoo.Preprocessing record such as "
-            "model_info(name).preprocessing. "
-            f"Received: preprocessing={preprocessing!r}"
-        )
-    if any(layer.name == LAYER_NAME for layer in model.layers):
-        if preprocessing is not None:
-            raise InvalidArgumentError(
-                f"Model {model.name!r} already has a '{LAYER_NAME}' layer; passing preprocessing "
-                "as well would apply it twice. Drop the preprocessing argument. "
-                f"Received: preprocessing={preprocessing.name!r}"
-            )
-        return None
-    if preprocessing is not None:
-        return preprocessing
-    from keras_cifar_zoo.registry import list_models
-    from keras_cifar_zoo.zoo import model_info
-
-    if model.name in list_models():
-        return model_info(model.name).preprocessing
-    raise InvalidArgumentError(
-        f"Cannot tell how to preprocess images for model {model.name!r}: it has no "
-        f"'{LAYER_NAME}' layer and is not named after a zoo model. Build it with "
-        "include_preprocessing=True or pass preprocessing=. "
-        f"Received: model.name={model.name!r}"
-    )
-
-
-def check_allow_unit_range(allow_unit_range: Any) -> bool:
-    """Validates the ``allow_unit_range`` flag of ``fit_cifar10``, ``evaluate`` and ``predict``."""
-    if not isinstance(allow_unit_range, bool):
-        raise InvalidTypeError(
-            "allow_unit_range must be True or False. "
-            f"Received: allow_unit_range={allow_unit_range!r}"
-        )
-    return allow_unit_range
-
-
-def check_images(images: Any, arg: str, *, allow_unit_range: bool = False) -> np.ndarray:
-    """Validates a batch of raw images (N, H, W, 3), uint8 or float in 0-255.
-
-    A float batch whose values all lie in [0, 1] is refused unless ``allow_unit_range``: it
-    is almost always already scaled, and a model that applies its own preprocessing sees
-    near-black images and gives every one the same class.
-    """
-    if not isinstance(images, np.ndarray) and not hasattr(images, "__array__"):
-        raise InvalidTypeError(
-            f"{arg} must be a NumPy array of images. Received: type={type(images).__name__}"
-        )
-    images = np.asarray(images)
-    if images.ndim != 4 or images.shape[-1] != 3 or images.shape[0] == 0:
-        raise InvalidArgumentError(
-            f"{arg} must have shape (N, height, width, 3) with N >= 1 and RGB channels last. "
-            f"Received: {arg}.shape={images.shape}"
-        )
-    if images.dtype != np.uint8:
-        numeric = np.issubdtype(images.dtype, np.integer) or np.issubdtype(
-            images.dtype, np.floating
-        )
-        if not numeric:
-            raise InvalidTypeError(
-                f"{arg} must be uint8 or float pixels in 0-255. Received: dtype={images.dtype}"
-            )
-        low, high = images.min(), images.max()  # a NaN or an infinity shows in one of them
-        if not (np.isfinite(low) and np.isfinite(high) and low >= 0 and high <= 255):
-            raise InvalidArgumentError(
-                f"{arg} must hold raw pixels in 0-255 (the model applies its own preprocessing). "
-                f"Received: min={low}, max={high}"
-            )
-        if high <= 1 and not allow_unit_range and np.issubdtype(images.dtype, np.floating):
-            raise PixelRangeError(
-                f"{arg} holds float values that all lie in [0, 1], but the model takes raw "
-                "pixels in 0-255 and applies its own preprocessing: images scaled to [0, 1] "
-                f"look nearly black to it. Pass raw 0-255 pixels ({arg} * 255, or the uint8 "
-                "images), or allow_unit_range=True if these values are meant as they are. "
-                f"Received: dtype={images.dtype}, min={low}, max={high}"
-            )
-    return images
-
-
-def check_labels(labels: Any, num_images: int, num_classes: int, arg: str) -> np.ndarray:
-    """Validates integer labels (N,) or (N, 1) in [0, num_classes)."""
-    labels = np.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.shape != (num_images,) or not np.issubdtype(labels.dtype, np.integer):
-        raise InvalidArgumentError(
-            f"{arg} must be {num_images} integer class indices, shape ({num_images},). "
-            f"Received: shape={labels.shape}, dtype={labels.dtype}"
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise InvalidArgumentError(
-            f"{arg} must lie in [0, {num_classes}). "
-            f"Received: min={labels.min()}, max={labels.max()}"
-        )
-    return labels.astype(np.int64)
-
-
-def check_classifier(model: keras.Model, output_shape: Any) -> int:
-    """Returns the class count of a model whose output is (N, num_classes) probabilities."""
-    shape = tuple(output_shape) if isinstance(output_shape, (tuple, list)) else output_shape
-    single = isinstance(shape, tuple) and all(d is None or isinstance(d, int) for d in shape)
-    if not (single and len(shape) == 2 and isinstance(shape[1], int) and shape[1] >= 2):
-        what = f"shape {shape}" if single else f"{len(shape)} tensors"
-        raise ModelOutputError(
-            f"Model {model.name!r} outputs {what}, but one row of class probabilities per image "
-            "is needed, shape (N, num_classes) with num_classes >= 2. Build it with "
-            "include_top=True, or end it in a softmax classifier. "
-            f"Received: model.output_shape={output_shape}"
-        )
-    return shape[1]
-
-
-def check_dataset_classes(
-    model: keras.Model, num_classes: int, arg: str, dataset: str = "cifar10"
-) -> None:
-    """Checks that a model used on a dataset itself has one output per class of it."""
-    title, classes = DATASETS[dataset]
-    if num_classes != classes:
-        raise ModelOutputError(
-            f"Model {model.name!r} outputs {num_classes} class probabilities but {title} has "
-            f"{classes} classes. Build it with num_classes={classes}, or pass "
-            f"{arg}= with labels in [0, {num_classes}). Received: num_classes={num_classes}"
-        )
 
 
 def weights_finite(model: keras.Model) -> bool:
@@ -382,126 +260,6 @@ class _SelectOnValidation(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def _resolve_distribution(distribution: Any) -> Any:
-    backend = keras.backend.backend()
-    if backend not in ("jax", "tensorflow"):
-        raise InvalidArgumentError(
-            "Multi-device training needs the JAX or TensorFlow backend. "
-            f"Received: distribution={distribution!r} on backend {backend!r}"
-        )
-    if isinstance(distribution, str):
-        if distribution != DATA_PARALLEL:
-            raise InvalidArgumentError(
-                f"distribution must be {DATA_PARALLEL!r}, a keras.distribution.Distribution "
-                "(JAX) or a tf.distribute.Strategy (TensorFlow). "
-                f"Received: distribution={distribution!r}"
-            )
-        if backend == "jax":
-            return keras.distribution.DataParallel()
-        import tensorflow as tf
-
-        # Every GPU, or every logical CPU device when there is no GPU.
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
-    if not callable(getattr(distribution, "scope", None)):
-        raise InvalidTypeError(
-            f"distribution must be {DATA_PARALLEL!r} or an object with a scope() method "
-            "(keras.distribution.DataParallel, tf.distribute.MirroredStrategy). "
-            f"Received: distribution={distribution!r}"
-        )
-    return distribution
-
-
-@contextlib.contextmanager
-def distribution_scope(distribution: Any) -> Iterator[Any]:
-    """Runs model building, compiling and fitting on several devices.
-
-    ``"data_parallel"`` uses every visible device: ``keras.distribution.DataParallel`` on JAX,
-    ``tf.distribute.MirroredStrategy`` on TensorFlow (every GPU, else every logical CPU). A
-    ready-made distribution or strategy object is used as it is. Yields the distribution or
-    strategy in use (None without one).
-    """
-    if distribution is None:
-        yield None
-        return
-    resolved = _resolve_distribution(distribution)
-    with resolved.scope():
-        yield resolved
-
-
-def _batch_shards(distribution: Any) -> int:
-    """How many devices each batch is split over (1 without a distribution)."""
-    replicas = getattr(distribution, "num_replicas_in_sync", None)  # tf.distribute
-    if replicas:
-        return int(replicas)
-    mesh = getattr(distribution, "device_mesh", None)  # keras.distribution
-    axis = getattr(distribution, "batch_dim_name", None)
-    if mesh is None or axis is None:
-        return 1
-    return int(mesh.shape[list(mesh.axis_names).index(axis)])
-
-
-def _trim_for_shards(
-    split: tuple[np.ndarray, np.ndarray], batch_size: int, shards: int, arg: str
-) -> tuple[np.ndarray, np.ndarray]:
-    """Drops the few last images that would leave a final batch not divisible by ``shards``
-    (JAX cannot split such a batch over the devices; MirroredStrategy fails on some, such as
-    a last batch of one image on two devices)."""
-    images, labels = split
-    drop = (len(images) % batch_size) % shards
-    if drop:
-        if drop == len(images):
-            raise InvalidArgumentError(
-                f"{arg} holds {len(images)} images, fewer than the {shards} devices it is split "
-                f"over. Received: {arg}[0].shape={images.shape}"
-            )
-        logger.warning(
-            "Leaving out the last %d of %d images of %s: with batch size %d the last batch "
-            "must split evenly over %d devices.",
-            drop,
-            len(images),
-            arg,
-            batch_size,
-            shards,
-        )
-        images, labels = images[:-drop], labels[:-drop]
-    return images, labels
-
-
-def _truncate_csv(path: Path, epochs: int, arg: str) -> None:
-    """Keeps the header and the rows of the first ``epochs`` epochs (a killed run may have
-    logged an epoch it did not checkpoint)."""
-    if not path.is_file():
-        return
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows or "epoch" not in rows[0]:
-        return
-    column = rows[0].index("epoch")
-    kept = [rows[0]] + [
-        r for r in rows[1:] if r and r[column].isdigit() and int(r[column]) < epochs
-    ]
-    if len(kept) == len(rows):
-        return
-
-    def write(tmp: Path) -> None:
-        with tmp.open("w", newline="") as f:
-            csv.writer(f).writerows(kept)
-
-    atomic_write(path, write, arg)
-
-
-def _merge_history(
-    previous: dict[str, list[float]], new: dict[str, list[float]], done: int
-) -> dict[str, list[float]]:
-    """Joins the metrics of ``done`` earlier epochs with this run's, key by key."""
-    ran = max((len(v) for v in new.values()), default=0)
-    return {
-        key: list(previous.get(key, [math.nan] * done)) + list(new.get(key, [math.nan] * ran))
-        for key in sorted(set(previous) | set(new))
-    }
-
-
 def _resolve_recipe(recipe: Any, zoo_name: str) -> Recipe:
     if recipe is None:
         return get_recipe(zoo_name)
@@ -641,7 +399,7 @@ def fit(
         splits = _load_splits(recipe, data, validation_data, data_dir, allow_unit_range, dataset)
         model = _zoo_model(model_or_name, recipe, DATASETS[dataset][1])
         train_model, num_classes = _training_model(model, recipe, preprocessing, splits, seed)
-        x, y, val = _labelled_arrays(splits, num_classes, batch_size, _batch_shards(resolved))
+        x, y, val = _labelled_arrays(splits, num_classes, batch_size, batch_shards(resolved))
         steps_per_epoch = math.ceil(len(x) / batch_size)
         _compile(train_model, recipe, steps_per_epoch, epochs, steps_per_execution)
         run = open_run(
@@ -797,10 +555,10 @@ def _load_splits(
         data = train_split if data is None else data
         if selects_on_test_set:
             validation_data = test_split
-    x = _check_pair(data, "data", allow_unit_range)
+    x = check_pair(data, "data", allow_unit_range)
     if validation_data is None:
         return _Splits(x, data[1], None, None, own, dataset if selects_on_test_set else None)
-    x_val = _check_pair(validation_data, "validation_data", allow_unit_range)
+    x_val = check_pair(validation_data, "validation_data", allow_unit_range)
     tested_on = dataset if selects_on_test_set else None
     return _Splits(x, data[1], x_val, validation_data[1], own, tested_on)
 
@@ -883,9 +641,9 @@ def _labelled_arrays(
                 f"batch_size must be a multiple of the {shards} devices each batch is split "
                 f"over. Received: batch_size={batch_size}"
             )
-        x, y = _trim_for_shards((x, y), batch_size, shards, "data")
+        x, y = trim_for_shards((x, y), batch_size, shards, "data")
         if val is not None:
-            val = _trim_for_shards(val, batch_size, shards, "validation_data")
+            val = trim_for_shards(val, batch_size, shards, "validation_data")
     if val is not None:
         val = (val[0], keras.utils.to_categorical(val[1], num_classes))
     return x, y, val
@@ -954,7 +712,7 @@ def _run_callbacks(
     ]
     if run.csv_log is not None:
         if run.initial_epoch:
-            _truncate_csv(run.csv_log, run.initial_epoch, run.csv_log_arg)
+            truncate_csv(run.csv_log, run.initial_epoch, run.csv_log_arg)
         all_callbacks.append(_CSVLog(run.csv_log, run.initial_epoch > 0, run.csv_log_arg))
     all_callbacks.append(guard)
     if selection is not None:
@@ -1006,7 +764,7 @@ def _finish(
     raises if the run diverged."""
     if run.previous:
         done = len(next(iter(run.previous.values())))
-        history.history = _merge_history(run.previous, history.history, done)
+        history.history = merge_history(run.previous, history.history, done)
         history.epoch = list(range(max((len(v) for v in history.history.values()), default=0)))
     history.params["recipe"] = recipe.name
     history.params["train_images"] = train_images
@@ -1045,41 +803,11 @@ def _diverged_error(
     )
 
 
-def _check_pair(split: Any, arg: str, allow_unit_range: bool) -> np.ndarray:
-    """Checks that ``split`` is (images, labels) and returns the validated images."""
-    if not isinstance(split, (tuple, list)) or len(split) != 2:
-        raise InvalidTypeError(
-            f"{arg} must be a pair (images, labels). Received: type={type(split).__name__}"
-        )
-    return check_images(split[0], f"{arg}[0]", allow_unit_range=allow_unit_range)
-
-
 def _check_path(value: Any, arg: str) -> None:
     """Checks that a path argument is a str or os.PathLike, or None."""
     if value is not None and not isinstance(value, (str, os.PathLike)):
         raise InvalidTypeError(
             f"{arg} must be a path (str or os.PathLike) or None. Received: {arg}={value!r}"
-        )
-
-
-def input_size(model: keras.Model) -> tuple[int | None, int | None]:
-    """The (height, width) the model takes; (None, None) for any size, or a subclassed model
-    not called yet."""
-    try:
-        shape = model.input_shape
-    except AttributeError:
-        return (None, None)
-    return tuple(shape[1:3]) if isinstance(shape, tuple) and len(shape) == 4 else (None, None)
-
-
-def check_image_size(model: keras.Model, images: np.ndarray, arg: str) -> None:
-    """Checks that the images' height and width are those the model takes."""
-    expected = input_size(model)
-    if None not in expected and images.shape[1:3] != expected:
-        raise InvalidArgumentError(
-            f"{arg}[0] holds {images.shape[1]}x{images.shape[2]} images but {model.name!r} takes "
-            f"{expected[0]}x{expected[1]}; resize the images or build the model with "
-            f"input_shape=. Received: {arg}[0].shape={images.shape}"
         )
 
 

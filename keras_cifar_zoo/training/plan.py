@@ -28,7 +28,6 @@ import json
 import logging
 import math
 import os
-import platform
 import re
 import time
 from collections.abc import Sequence
@@ -41,25 +40,21 @@ from keras_cifar_zoo.data import DATASETS, SPLITS
 from keras_cifar_zoo.errors import (
     CheckpointBusyError,
     CheckpointWriteError,
-    CorruptCheckpointError,
     PlanError,
     ZooError,
 )
-from keras_cifar_zoo.training.checkpoints import (
-    LOCK_FILE,
-    check_free_space,
-    hold_folder,
-    make_folder,
-    saved_bytes,
-    write_error,
+from keras_cifar_zoo.training import run_record
+from keras_cifar_zoo.training.checkpoints import LOCK_FILE, hold_folder, make_folder, write_error
+from keras_cifar_zoo.training.run_record import (
+    METRICS_FILE,
+    WEIGHTS_FILE,
+    RunRecord,
 )
 
 logger = logging.getLogger(__name__)
 
 PLAN_FILE = "plan.json"
 SUMMARY_FILE = "summary.json"
-METRICS_FILE = "metrics.json"
-WEIGHTS_FILE = "model.weights.h5"
 TIMING_FILE = "timing.json"
 FAILED_FILE = "failed.json"
 CHECKPOINT_DIR = "checkpoint"
@@ -290,25 +285,6 @@ class JobStatus:
     wall_time_s: float = 0.0
 
 
-def hardware_description() -> str:
-    """The device a job trains on, for the manifest (GPU kind, else CPU model and cores)."""
-    if keras.backend.backend() == "jax":
-        import jax
-
-        device = jax.devices()[0]
-        if device.platform != "cpu":
-            return f"{len(jax.devices())} x {device.device_kind}"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} vCPUs (no GPU)"
-
-
 def _read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -343,27 +319,16 @@ def _write_json(path: Path, data: Any, out: Path | None = None) -> None:
         raise write_error(path, exc, "out", out) from exc
 
 
-def _read_metrics(folder: Path) -> dict[str, Any] | None:
-    """A job's ``metrics.json``, or None before the job is done.
+def _read_metrics(folder: Path) -> RunRecord | None:
+    """A job's record, or None before the job is done.
 
     Raises:
         CorruptCheckpointError: If it cannot be read or lacks its epochs and accuracy.
     """
-    path = folder / METRICS_FILE
-    if not path.exists():
-        return None
-    metrics = _read_json(path)
-    if (
-        isinstance(metrics, dict)
-        and _is_int(metrics.get("epochs"))
-        and _number(metrics.get("accuracy")) is not None
-    ):
-        return metrics
-    problem = "not JSON" if metrics is None else "no integer epochs and numeric accuracy"
-    raise CorruptCheckpointError(
-        f"{path} is damaged ({problem}). Delete it to measure the job again from its "
-        f"checkpoint, or delete the job folder {folder} to train the job again. "
-        f"Received: out={str(folder.parent)!r}"
+    return run_record.read(
+        folder / METRICS_FILE,
+        fix=f"Delete it to measure the job again from its checkpoint, or delete the job folder "
+        f"{folder} to train the job again. Received: out={str(folder.parent)!r}",
     )
 
 
@@ -379,9 +344,9 @@ def _status(job: Job, folder: Path) -> JobStatus:
     status = JobStatus(job.id, job.model, job.recipe, job.seed, "pending", done, epochs)
     status.wall_time_s = _number(timing.get("wall_time_s")) or 0.0
     if metrics is not None:
-        status.state, status.epochs_done = "done", metrics["epochs"]
-        status.accuracy = float(metrics["accuracy"])
-        status.wall_time_s = _number(metrics.get("wall_time_s")) or status.wall_time_s
+        status.state, status.epochs_done = "done", metrics.epochs
+        status.accuracy = float(metrics.accuracy)
+        status.wall_time_s = _number(metrics.wall_time_s) or status.wall_time_s
     elif (folder / FAILED_FILE).is_file():
         status.state = "failed"
     elif done:
@@ -679,52 +644,25 @@ def _finish(
     """Stores float16 weights and measures them with ``evaluate``, as ``publish`` would;
     records how the job was trained in ``metrics.json`` (written last: its presence means
     done)."""
-    from keras_cifar_zoo.registry import build_model
-    from keras_cifar_zoo.training.evaluation import evaluate
     from keras_cifar_zoo.training.recipes import get_recipe
-    from keras_cifar_zoo.weights import resolve_weights
-    from keras_cifar_zoo.weights.loading import load_checkpoint
-    from keras_cifar_zoo.weights.storage import cast_weights_file
 
-    trained = history.model
-    full = folder / "model.float32.weights.h5"
-    # HDF5 can crash the process on a full disk: check first (float32 and float16 copies).
-    check_free_space(folder, saved_bytes(trained.variables) * 2, full.name, "out", folder.parent)
-    try:
-        trained.save_weights(full)
-        cast_weights_file(full, folder / WEIGHTS_FILE, "float16")
-    except OSError as exc:
-        raise write_error(full, exc, "out", folder.parent) from exc
-    finally:
-        full.unlink(missing_ok=True)
-    recipe = get_recipe(job.recipe)
-    source = resolve_weights(job.model, recipe.initial_weights)
-    model = build_model(
-        job.model,
-        num_classes=DATASETS[job.dataset][1],
-        preprocessing=source and source.preprocessing,
+    run_record.store_float16(history.model, folder / WEIGHTS_FILE, folder.parent)
+    record = RunRecord(
+        model=job.model,
+        recipe=job.recipe,
+        seed=job.seed,
+        dataset=job.dataset,
+        epochs=len(history.history.get("loss", [])),
+        batch_size=job.batch_size or get_recipe(job.recipe).batch_size,
+        train_images=int(history.params["train_images"]),
+        precision=job.precision,
+        wall_time_s=round(wall_time_s, 1),
+        data=labels[1],
+        training_data=labels[0],
+        **run_record.environment(),
     )
-    load_checkpoint(model, folder / WEIGHTS_FILE)
-    result = evaluate(model, data=test)
-    metrics = {
-        "model": job.model,
-        "recipe": job.recipe,
-        "seed": job.seed,
-        "dataset": job.dataset,
-        "epochs": len(history.history.get("loss", [])),
-        "batch_size": job.batch_size or recipe.batch_size,
-        "train_images": int(history.params["train_images"]),
-        "precision": job.precision,
-        "accuracy": float(result["accuracy"]),
-        "loss": float(result["loss"]),
-        "num_images": int(result["num_images"]),
-        "wall_time_s": round(wall_time_s, 1),
-        "hardware": hardware_description(),
-        "backend": keras.backend.backend(),
-        "keras_version": keras.__version__,
-        "date": datetime.date.today().isoformat(),
-        "data": labels[1],
-        "training_data": labels[0],
-    }
-    _write_json(folder / METRICS_FILE, metrics, folder.parent)
-    logger.info("%s: done, test accuracy %.4f", job.id, metrics["accuracy"])
+    record = record.replace(
+        measurement=run_record.measure(run_record.rebuild_run(record, folder), test)
+    )
+    run_record.write(record, folder / METRICS_FILE, folder.parent)
+    logger.info("%s: done, test accuracy %.4f", job.id, record.accuracy)

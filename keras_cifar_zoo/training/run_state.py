@@ -17,6 +17,7 @@ import numpy as np
 
 from keras_cifar_zoo.errors import InvalidArgumentError
 from keras_cifar_zoo.training.checkpoints import (
+    atomic_write,
     make_folder,
     read_state,
     remove_stale_temporaries,
@@ -207,3 +208,37 @@ def _load_history(path: Path) -> dict[str, list[float]]:
     columns = [k for k in (rows[0] if rows else {}) if k != "epoch"]
     # CSVLogger writes "NA" for a metric an epoch did not log
     return {k: [float(r[k]) if r[k] not in ("", "NA") else math.nan for r in rows] for k in columns}
+
+
+def truncate_csv(path: Path, epochs: int, arg: str) -> None:
+    """Keeps the header and the rows of the first ``epochs`` epochs (a killed run may have
+    logged an epoch it did not checkpoint)."""
+    if not path.is_file():
+        return
+    with path.open(newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows or "epoch" not in rows[0]:
+        return
+    column = rows[0].index("epoch")
+    kept = [rows[0]] + [
+        r for r in rows[1:] if r and r[column].isdigit() and int(r[column]) < epochs
+    ]
+    if len(kept) == len(rows):
+        return
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", newline="") as f:
+            csv.writer(f).writerows(kept)
+
+    atomic_write(path, write, arg)
+
+
+def merge_history(
+    previous: dict[str, list[float]], new: dict[str, list[float]], done: int
+) -> dict[str, list[float]]:
+    """Joins the metrics of ``done`` earlier epochs with this run's, key by key."""
+    ran = max((len(v) for v in new.values()), default=0)
+    return {
+        key: list(previous.get(key, [math.nan] * done)) + list(new.get(key, [math.nan] * ran))
+        for key in sorted(set(previous) | set(new))
+    }
