@@ -44,11 +44,13 @@ if TYPE_CHECKING:  # what type checkers and the API docs read; at run time see _
         CIFAR100_COARSE_NAMES,
         CIFAR100_FINE_NAMES,
         CLASS_NAMES,
+        decode_predictions,
         load_cifar10,
         load_cifar100,
+        load_images,
     )
     from keras_cifar_zoo.preprocessing import ImagePreprocessing, Preprocessing
-    from keras_cifar_zoo.registry import ModelInfo, list_models
+    from keras_cifar_zoo.registry import ModelInfo
     from keras_cifar_zoo.training import (
         Augmentation,
         Predictions,
@@ -62,7 +64,7 @@ if TYPE_CHECKING:  # what type checkers and the API docs read; at run time see _
         predict,
     )
     from keras_cifar_zoo.weights import LoadReport, download_weights, load_weights
-    from keras_cifar_zoo.zoo import load_model, model_info
+    from keras_cifar_zoo.zoo import list_models, load_model, model_info
 
 __version__ = "0.1.0"
 
@@ -70,12 +72,14 @@ _LAZY = {
     "CLASS_NAMES": "keras_cifar_zoo.data",
     "load_cifar10": "keras_cifar_zoo.data",
     "load_cifar100": "keras_cifar_zoo.data",
+    "load_images": "keras_cifar_zoo.data",
+    "decode_predictions": "keras_cifar_zoo.data",
     "CIFAR100_FINE_NAMES": "keras_cifar_zoo.data",
     "CIFAR100_COARSE_NAMES": "keras_cifar_zoo.data",
     "ImagePreprocessing": "keras_cifar_zoo.preprocessing",
     "Preprocessing": "keras_cifar_zoo.preprocessing",
     "ModelInfo": "keras_cifar_zoo.registry",
-    "list_models": "keras_cifar_zoo.registry",
+    "list_models": "keras_cifar_zoo.zoo",
     "load_model": "keras_cifar_zoo.zoo",
     "model_info": "keras_cifar_zoo.zoo",
     "Augmentation": "keras_cifar_zoo.training",
@@ -131,6 +135,7 @@ __all__ = [
     "WeightsMismatchError",
     "WeightsNotAvailableError",
     "ZooError",
+    "decode_predictions",
     "download_weights",
     "evaluate",
     "fit",
@@ -140,6 +145,7 @@ __all__ = [
     "list_recipes",
     "load_cifar10",
     "load_cifar100",
+    "load_images",
     "load_model",
     "load_weights",
     "model_info",

@@ -5,7 +5,8 @@ on disk.
 extracted folder and check only their own archive), so the files are read here, from a folder
 or the archive, through an unpickler that refuses anything but plain data and NumPy arrays.
 Both datasets follow one set of rules; what differs is a small :class:`_Dataset` record.
-:func:`read_images` reads image files (upright, 8-bit RGB) as a model takes them.
+:func:`read_images` (and the public :func:`load_images`) reads image files (upright, 8-bit RGB)
+as a model takes them, and :func:`decode_predictions` names the classes a model predicts.
 """
 
 from __future__ import annotations
@@ -649,3 +650,108 @@ def read_images(paths: Sequence[str | os.PathLike], size: tuple[int, int] = (32,
     if not batch:
         raise InvalidArgumentError("read_images needs at least one image file. Received: paths=[]")
     return np.stack(batch)
+
+
+def _check_size(size: Any) -> tuple[int, int]:
+    ok = isinstance(size, (tuple, list)) and len(size) == 2
+    ok = ok and all(isinstance(d, (int, np.integer)) and not isinstance(d, bool) for d in size)
+    if not ok or min(size) < 1:
+        raise InvalidArgumentError(
+            "size must be (height, width), two whole numbers of at least 1 such as (32, 32) or "
+            f"model.input_shape[1:3]. Received: size={size!r}"
+        )
+    return int(size[0]), int(size[1])
+
+
+def load_images(
+    paths: str | os.PathLike | Sequence[str | os.PathLike], size: tuple[int, int] = (32, 32)
+) -> np.ndarray:
+    """Reads image files into the batch a zoo model takes: raw RGB pixels 0-255, resized.
+
+    The Python side of ``keras-cifar-zoo predict``: each file is turned upright by its EXIF
+    orientation, converted to 8-bit RGB and resized to ``size`` with bicubic resampling
+    (Pillow), as the command does (see :func:`read_images`). The models hold their own
+    preprocessing, so the batch goes to ``model.predict`` as it is.
+
+    Args:
+        paths: One image file (PNG, JPEG, anything Pillow opens) or a sequence of them.
+        size: ``(height, width)`` to resize to: the model's input, ``model.input_shape[1:3]``.
+
+    Returns:
+        uint8 array of shape ``(len(paths), height, width, 3)``, in the order of ``paths``.
+
+    Raises:
+        InvalidTypeError: If ``paths`` is neither a path nor a sequence of paths.
+        InvalidArgumentError: If ``size`` is not two positive integers, or a file is missing
+            or not a readable image.
+
+    Example:
+        >>> images = load_images(["cat.png", "ship.jpg"])  # doctest: +SKIP
+        >>> decode_predictions(model.predict(images), top=3)  # doctest: +SKIP
+        [[(3, 'cat', 0.87), (5, 'dog', 0.06), (2, 'bird', 0.01)], [(8, 'ship', 0.9), ...]]
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    elif isinstance(paths, bytes) or not isinstance(paths, Sequence):
+        raise InvalidTypeError(
+            "paths must be an image file (a str or os.PathLike) or a sequence of them. "
+            f"Received: paths of type {type(paths).__name__}"
+        )
+    wrong = sorted({type(p).__name__ for p in paths if not isinstance(p, (str, os.PathLike))})
+    if wrong:
+        raise InvalidTypeError(
+            f"paths must hold image files (str or os.PathLike). Received: elements of type "
+            f"{', '.join(wrong)}"
+        )
+    return read_images(list(paths), _check_size(size))
+
+
+def decode_predictions(
+    preds: Any, top: int = 5, class_names: Sequence[str] | None = None
+) -> list[list[tuple[int, str, float]]]:
+    """The ``top`` classes of each image, best first, as ``(class_index, class_name, score)``.
+
+    Mirrors ``keras.applications.imagenet_utils.decode_predictions``, which returns one list
+    per image of ``(wordnet_id, class_name, score)`` tuples sorted by score: CIFAR classes
+    have no WordNet ids, so the first item is the class index, the label the datasets use.
+    Equal scores keep the lower index first. ``top`` larger than the class count gives every
+    class.
+
+    Args:
+        preds: Model outputs of shape ``(N, num_classes)`` (probabilities or logits), or the
+            :class:`~keras_cifar_zoo.Predictions` that :func:`~keras_cifar_zoo.predict` returns.
+        top: How many classes to give per image.
+        class_names: One name per column; default: CIFAR-10's names for 10 columns,
+            CIFAR-100's fine names for 100 and coarse names for 20.
+
+    Returns:
+        A list per image of ``(int, str, float)`` tuples.
+
+    Raises:
+        InvalidArgumentError: If ``preds`` is not 2D, ``top`` is not a positive integer, or
+            the class names do not match the columns.
+        InvalidTypeError: If ``class_names`` is not a sequence of str.
+    """
+    scores = np.asarray(getattr(preds, "probabilities", preds))
+    if scores.ndim != 2 or scores.shape[1] == 0 or not np.issubdtype(scores.dtype, np.number):
+        raise InvalidArgumentError(
+            "preds must be a 2D array of class scores, (images, classes), such as "
+            f"model.predict(images). Received: preds.shape={scores.shape}, dtype={scores.dtype}"
+        )
+    if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
+        raise InvalidArgumentError(
+            f"top must be a whole number of at least 1. Received: top={top!r}"
+        )
+    count = scores.shape[1]
+    if class_names is None and count not in (10, 20, 100):
+        raise InvalidArgumentError(
+            f"preds has {count} classes, which have no default names (CIFAR-10's 10, "
+            "CIFAR-100's 100 fine or 20 coarse classes): pass class_names= with one name per "
+            f"class. Received: preds.shape={scores.shape}"
+        )
+    names = resolve_class_names(class_names, count, f"preds ({count} columns)")
+    ranked = np.argsort(-scores.astype(np.float64), axis=1, kind="stable")[:, : int(top)]
+    return [
+        [(int(i), names[i], float(row[i])) for i in order]
+        for row, order in zip(scores, ranked, strict=True)
+    ]

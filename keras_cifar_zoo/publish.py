@@ -48,10 +48,11 @@ from typing import Any
 import keras
 import numpy as np
 
-from keras_cifar_zoo.data import SPLITS, check_dataset
+from keras_cifar_zoo.data import SPLITS, check_dataset, default_class_names
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, PublishError, ZooError
 from keras_cifar_zoo.preprocessing import Preprocessing
 from keras_cifar_zoo.registry import build_model, get_info
+from keras_cifar_zoo.training.run_record import RunRecord, StandInMeasurement
 from keras_cifar_zoo.weights import hub, resolve_weights
 from keras_cifar_zoo.weights.loading import load_checkpoint, open_checkpoint
 from keras_cifar_zoo.weights.manifest import (
@@ -98,7 +99,6 @@ _WEIGHTS_SUFFIXES = (".weights.h5", ".weights.json")
 _WRITTEN = (KERAS_CONFIG, KERAS_METADATA, "assets", RECORD_NAME, CARD_NAME, TRAINING_LOG_NAME)
 _TAG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _FLOAT16_MAX = float(np.finfo(np.float16).max)
-_RUN_KEYS = ("epochs", "wall_time_s", "hardware", "backend", "training_data")
 # A training-set label with its size, as describe_copy writes it: "<set> (N images)[, <copy>]".
 _COUNTED_SET = re.compile(
     r"^(?P<set>.+ training set) \((?P<total>[\d,]+) images\)(?:, (?P<copy>.+))?$"
@@ -215,9 +215,12 @@ def publish(
             ``backend``, ``training_data`` (required), ``keras_version``, ``seed``,
             ``seed_runs``, ``data``,
             ``date``, ``recipe`` (optional): the keys of the manifest's ``metrics``, as
-            ``scripts/train_checkpoints.py`` and ``train-plan`` write them in ``metrics.json``.
-            ``train_images`` (optional, from ``train-plan``): how many training images the
-            run used; fewer than the whole set narrows ``training_data`` to them.
+            ``train-plan`` writes them in ``metrics.json`` (a
+            :class:`~keras_cifar_zoo.training.run_record.RunRecord` is taken as well).
+            ``train_images`` and ``precision`` (optional, from ``train-plan``): how many
+            training images the run used (fewer than the whole set narrows
+            ``training_data`` to them) and its dtype policy, both kept in the recipe
+            settings.
         data: ``(images, labels)`` to evaluate on; default: the test set of ``dataset``.
         data_name: The test-set copy the metrics are measured on; default
             ``describe_copy(data_dir)`` when measuring on ``data_dir``, else
@@ -270,7 +273,7 @@ def publish(
     repo_id = repo_id or default_repo_id(name, tag, dataset)
     runinfo = _run_info(run_info)
     recipe_name, settings = _recipe(recipe, recipe_settings, runinfo)
-    data_label = _data_label(data_name, data, data_dir, runinfo, dataset)
+    data_label = _data_label(data_name, data, data_dir, {"data": runinfo.data}, dataset)
     log = _training_log(training_log)
     evaluate_fn = evaluate_fn or _default_evaluator(data, data_dir, dataset)
     root = Path(root)
@@ -349,9 +352,18 @@ def _check_arguments(tag: Any, dtype: Any, default: Any) -> None:
         )
 
 
-def _run_info(run_info: Mapping[str, Any] | None) -> dict[str, Any]:
-    info = dict(run_info or {})
-    missing = [k for k in _RUN_KEYS if info.get(k) in (None, "")]
+def _run_info(run_info: Mapping[str, Any] | RunRecord | None) -> RunRecord:
+    """The run's record (old ``metrics.json`` keys renamed), its training data narrowed to
+    the images it trained on; refuses a record whose accuracy is a stand-in."""
+    record = run_info if isinstance(run_info, RunRecord) else RunRecord.from_dict(run_info or {})
+    if isinstance(record.measurement, StandInMeasurement):
+        raise InvalidArgumentError(
+            "run_info holds a stand-in measurement, made on images that are not the test set "
+            f"({record.data}): measure the run on the test set first (scripts/gpu_plan_run.py "
+            "evaluate rewrites its metrics.json), then publish it. Received: run_info "
+            f"accuracy={record.accuracy!r}"
+        )
+    missing = record.missing()
     if missing:
         raise InvalidArgumentError(
             f"run_info lacks {', '.join(missing)}: the manifest records how each checkpoint "
@@ -359,16 +371,15 @@ def _run_info(run_info: Mapping[str, Any] | None) -> dict[str, Any]:
             "the copy of the training set, keras_cifar_zoo.data.describe_copy(folder, "
             "'train')), and nothing is guessed. Pass them (CLI: --run-info FILE or --epochs/"
             f"--wall-time/--hardware/--backend/--training-data). Received: run_info "
-            f"keys={sorted(info)}"
+            f"keys={sorted(record.to_dict())}"
         )
-    info["training_data"] = _training_data(info)
-    return info
+    return record.replace(training_data=_training_data(record.training_data, record.train_images))
 
 
 def _recipe(
-    recipe: str | None, settings: Mapping[str, Any] | None, info: Mapping[str, Any]
+    recipe: str | None, settings: Mapping[str, Any] | None, run: RunRecord
 ) -> tuple[str, dict]:
-    name = recipe or info.get("recipe")
+    name = recipe or run.recipe
     if not name:
         raise InvalidArgumentError(
             "Say which recipe trained the checkpoint (recipe='article_001', CLI --recipe), so "
@@ -380,10 +391,15 @@ def _recipe(
         settings = get_recipe(name).to_config()
         # The run's own schedule length and batch size when it overrode the recipe's (a plan
         # job's "epochs"); an early-stopped run keeps the planned length it was scheduled over.
-        if "epochs" in info:
-            settings["epochs"] = int(info.get("epochs_planned", info["epochs"]))
-        if "batch_size" in info:
-            settings["batch_size"] = int(info["batch_size"])
+        if run.epochs is not None:
+            settings["epochs"] = int(run.epochs_planned or run.epochs)
+        if run.batch_size is not None:
+            settings["batch_size"] = int(run.batch_size)
+        # How the run trained beyond the recipe: its dtype policy, and its image count.
+        if run.precision is not None:
+            settings["precision"] = run.precision
+        if run.train_images is not None:
+            settings["train_images"] = run.train_images
     return str(name), json.loads(json.dumps(settings))  # plain JSON types only
 
 
@@ -698,37 +714,36 @@ def _save_weights(
     return written
 
 
-def _metrics(result: Mapping[str, Any], info: Mapping[str, Any], data_label: str) -> Metrics:
+def _metrics(result: Mapping[str, Any], run: RunRecord, data_label: str) -> Metrics:
     runs = tuple(
         SeedRun(int(r["seed"]), float(r["accuracy"]), float(r["loss"]))
-        for r in info.get("seed_runs", ())
+        for r in run.extra.get("seed_runs", ())
     )
     return Metrics(
         accuracy=float(result["accuracy"]),
         loss=float(result["loss"]),
         data=str(data_label),
         num_images=int(result["num_images"]),
-        epochs=int(info["epochs"]),
-        wall_time_s=float(info["wall_time_s"]),
-        hardware=str(info["hardware"]),
-        backend=str(info["backend"]),
-        keras_version=str(info.get("keras_version") or keras.__version__),
-        date=str(info.get("date") or datetime.date.today().isoformat()),
-        training_data=str(info["training_data"]),
-        seed=None if info.get("seed") is None else int(info["seed"]),
+        epochs=int(run.epochs),
+        wall_time_s=float(run.wall_time_s),
+        hardware=str(run.hardware),
+        backend=str(run.backend),
+        keras_version=str(run.keras_version or keras.__version__),
+        date=str(run.date or datetime.date.today().isoformat()),
+        training_data=str(run.training_data),
+        seed=None if run.seed is None else int(run.seed),
         seed_runs=runs,
     )
 
 
-def _training_data(info: Mapping[str, Any]) -> str:
+def _training_data(label: str, used: Any) -> str:
     """The manifest's ``training_data``: the run's label, narrowed to the images the run
     trained on (``train_images``, as ``train-plan`` writes it) when that is not the whole set.
 
     ``"CIFAR-10 training set (50,000 images), lossless copy"`` with ``train_images=64``
     becomes ``"CIFAR-10 training set, its first 64 of 50,000 images (lossless copy)"``.
     """
-    label = str(info["training_data"])
-    used = info.get("train_images")
+    label = str(label)
     if used is None:
         return label
     if not isinstance(used, int) or isinstance(used, bool) or used < 1:
@@ -1025,6 +1040,7 @@ def _config(entry: CheckpointEntry) -> dict[str, Any]:
         "num_classes": entry.num_classes,
         "input_shape": list(entry.input_shape),
         "preprocessing": entry.preprocessing.to_config(),
+        "class_names": list(default_class_names(entry.num_classes)),
         "recipe": entry.recipe.name,
         "keras_version": keras.__version__,
     }
@@ -1070,6 +1086,9 @@ Published with keras-cifar-zoo.
 ## How to use
 
 {_load_snippets(entry, keras_layout)}
+## Outputs
+
+{_outputs(entry)}
 ## Training
 
 {_trained_on(m)}: {m.epochs} epochs in {m.wall_time_s / 60:.1f} min on {m.hardware}, \
@@ -1122,8 +1141,15 @@ def _card_metadata(entry: CheckpointEntry, info: Any) -> str:
 
 
 def _load_snippets(entry: CheckpointEntry, keras_layout: bool) -> str:
-    package = f"""With keras-cifar-zoo (`pip install keras-cifar-zoo`), which also verifies the \
-weights' sha256:
+    """Where the files are today and how to load them from there: the source repository's
+    ``hub/`` folder, not (yet) the Hugging Face Hub or PyPI."""
+    where = (
+        f"The files are in the keras-cifar-zoo source repository, in the folder "
+        f"`hub/{entry.repo_id}/`; they will be published to the Hugging Face Hub as "
+        f"`{entry.repo_id}`, and are not there yet.\n"
+    )
+    package = f"""From a source checkout of keras-cifar-zoo (a clone, installed with \
+`pip install -e .`), which finds `hub/` by itself and verifies the weights' sha256:
 
 ```python
 from keras_cifar_zoo import load_model
@@ -1138,19 +1164,43 @@ model = load_model("{entry.model}", weights="{entry.identifier}")  # takes raw R
             if entry.weights_file.endswith(".weights.json")
             else "This repository holds no Keras `config.json`"
         )
-        return f"{why}; load the weights with keras-cifar-zoo.\n\n{package}"
-    return f"""With Keras alone (Keras 3; keras-cifar-zoo is not needed):
+        return f"{where}\n{why}; load the weights with keras-cifar-zoo.\n\n{package}"
+    return f"""{where}
+{package}
+With Keras alone (Keras 3; keras-cifar-zoo is not needed), from the repository's folder:
 
 ```python
 import keras
 
-model = keras.saving.load_model("hf://{entry.repo_id}")
+model = keras.saving.load_model("hub/{entry.repo_id}")  # run from the checkout's root
 probabilities = model.predict(images)  # images: (N, 32, 32, 3) raw RGB pixels 0-255
 ```
 
-The model takes raw RGB pixels 0-255: its preprocessing is a `Rescaling` layer inside it.
+The model takes raw RGB pixels 0-255: its preprocessing is a `Rescaling` layer inside it. Once \
+the repository is on the Hub, `keras.saving.load_model("hf://{entry.repo_id}")` will load it \
+the same way.
+"""
 
-{package}"""
+
+def _outputs(entry: CheckpointEntry) -> str:
+    """What the outputs mean: the class order, and what label smoothing does to the scores."""
+    names = default_class_names(entry.num_classes)
+    label = DATASET_LABELS[entry.dataset]
+    listed = ", ".join(f"{i} `{name}`" for i, name in enumerate(names))
+    text = (
+        f"Output i is the probability of class i, in {label}'s label order (also "
+        f"`class_names` in `{RECORD_NAME}`): {listed}.\n"
+    )
+    smoothing = float(entry.recipe.settings.get("label_smoothing") or 0.0)
+    if smoothing > 0:
+        target = 1 - smoothing + smoothing / entry.num_classes
+        text += (
+            f"\nThe recipe `{entry.recipe.name}` trains with label smoothing {smoothing:g}: the "
+            f"true class's training target is {target:.3g}, not 1, so the top probability of "
+            f"a confident prediction sits near 0.9 rather than near 1. Read the probabilities "
+            "as scores that rank the classes, not as calibrated confidences.\n"
+        )
+    return text
 
 
 def _trained_on(m: Metrics) -> str:

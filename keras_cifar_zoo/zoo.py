@@ -1,4 +1,4 @@
-"""The zoo's front door: :func:`model_info` and :func:`load_model`.
+"""The zoo's front door: :func:`list_models`, :func:`model_info` and :func:`load_model`.
 
 This is where architectures (:mod:`keras_cifar_zoo.registry`) and weights
 (:mod:`keras_cifar_zoo.weights`) meet; neither imports the other's side.
@@ -12,8 +12,50 @@ from typing import Any
 
 import keras
 
+from keras_cifar_zoo import registry
+from keras_cifar_zoo.errors import InvalidArgumentError, InvalidInputShapeError
 from keras_cifar_zoo.registry import ModelInfo, build_model, get_info
 from keras_cifar_zoo.weights import CheckpointSource, available_weights, resolve_weights
+from keras_cifar_zoo.weights.manifest import DATASETS, load_manifest
+
+PRETRAINED = (*DATASETS, "imagenet")
+"""The ``pretrained=`` values of :func:`list_models` besides True and False."""
+
+
+def list_models(pattern: str | None = None, *, pretrained: bool | str = False) -> list[str]:
+    """Lists registered model names, sorted; with ``pretrained``, only those with weights.
+
+    Args:
+        pattern: Optional ``fnmatch`` pattern such as ``"vgg*"``.
+        pretrained: False: every model. True: those with a published checkpoint in the
+            weights manifest (timm's convention). ``"cifar10"``, ``"cifar100"`` or
+            ``"imagenet"``: those for which ``load_model(name, weights=pretrained)`` works.
+
+    Returns:
+        The matching names in alphabetical order.
+
+    Raises:
+        InvalidTypeError: If ``pattern`` is not a string or None.
+        InvalidArgumentError: If ``pretrained`` is none of the values above.
+        ManifestError: If the weights manifest breaks its schema.
+
+    Example:
+        >>> list_models("resnet2*", pretrained=True)
+        ['resnet20_v1', 'resnet20_v1_dropout']
+    """
+    names = registry.list_models(pattern)
+    if pretrained is False:
+        return names
+    if pretrained is not True and (not isinstance(pretrained, str) or pretrained not in PRETRAINED):
+        raise InvalidArgumentError(
+            "pretrained must be False (every model), True (a published checkpoint) or one of "
+            f"{', '.join(map(repr, PRETRAINED))}. Received: pretrained={pretrained!r}"
+        )
+    if pretrained == "imagenet":
+        return [n for n in names if get_info(n).imagenet_network]
+    entries = load_manifest().entries
+    have = {e.model for e in entries if pretrained is True or e.dataset == pretrained}
+    return [n for n in names if n in have]
 
 
 def model_info(name: str) -> ModelInfo:
@@ -100,6 +142,58 @@ def load_model(
         pooling=pooling,
         classifier_activation=classifier_activation,
     )
+    if isinstance(source, CheckpointSource) and include_top:
+        shape = tuple(input_tensor.shape[1:]) if input_tensor is not None else tuple(input_shape)
+        _check_classifier_fits(model, source, shape, weights, classifier_activation)
     if source is not None:
         source.load_into(model)
     return model
+
+
+def _check_classifier_fits(
+    model: keras.Model,
+    source: CheckpointSource,
+    shape: tuple[int, ...],
+    weights: Any,
+    classifier_activation: str | None,
+) -> None:
+    """Refuses, before any file is fetched, a classifier whose weights cannot take the
+    checkpoint's: a head on the flattened feature map grows with the image size, so weights
+    trained on 32x32 images do not fit it at 64x64. A head after global pooling fits any size.
+
+    Raises:
+        InvalidInputShapeError: Naming the first layer that differs and the fix
+            (``include_top=False``).
+    """
+    trained = tuple(source.entry.input_shape)
+    if shape[:2] == trained[:2]:
+        return
+    reference = build_model(
+        model.name,
+        num_classes=model.output_shape[-1],
+        input_shape=trained,
+        include_preprocessing=False,
+        classifier_activation=classifier_activation,
+    )
+    for layer in reference.layers:
+        if not layer.weights:
+            continue
+        want = [tuple(w.shape) for w in layer.weights]
+        have = [tuple(w.shape) for w in model.get_layer(layer.name).weights]
+        if want == have:
+            continue
+        height, width = trained[:2]
+        raise InvalidInputShapeError(
+            f"{model.name}'s classifier cannot take the weights {weights!r} at "
+            f"{shape[0]}x{shape[1]}: they were trained on {height}x{width} images, and its "
+            f"layer {layer.name!r} has weights {_shapes(want)} there but {_shapes(have)} at "
+            f"{shape[0]}x{shape[1]} (it reads the flattened feature map, which grows with the "
+            f"image). Pass include_top=False (with pooling='avg' for one feature vector per "
+            f"image) to use the pretrained convolutional base at this size, or "
+            f"input_shape={trained!r} to keep the classifier. Received: "
+            f"input_shape={shape!r}, weights={weights!r}, include_top=True"
+        )
+
+
+def _shapes(shapes: list[tuple[int, ...]]) -> str:
+    return "[" + ", ".join(str(s) for s in shapes) + "]"

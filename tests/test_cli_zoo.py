@@ -9,11 +9,13 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import textwrap
 import time
 import types
+from pathlib import Path
 
 import pytest
 
@@ -28,6 +30,9 @@ from keras_cifar_zoo import (
 )
 from keras_cifar_zoo.cli import main
 from keras_cifar_zoo.cli._table import format_fields, format_table
+from keras_cifar_zoo.weights.manifest import load_manifest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(capsys, *argv: str) -> tuple[int, str, str]:
@@ -49,23 +54,53 @@ def test_list_prints_every_model(capsys):
     code, out, err = run(capsys, "list")
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0].split() == ["NAME", "ARTICLE", "FAMILY", "PARAMS", "PREPROCESSING", "WEIGHTS"]
-    rows = {line.split()[0]: line for line in lines[2:] if line and " models; " not in line}
+    assert lines[0].split() == [
+        "NAME",
+        "ARTICLE",
+        "FAMILY",
+        "PARAMS",
+        "PREPROCESSING",
+        "CIFAR-10",
+        "CIFAR-100",
+    ]
+    rows = {line.split()[0]: line.split() for line in lines[2:-4]}
     assert sorted(rows) == list_models()
-    assert rows["vgg19_bn_pretrain"].split()[:4] == [
+    assert rows["vgg19_bn_pretrain"] == [
         "vgg19_bn_pretrain",
         "002",
         "vgg",
         "39,002,738",
+        "imagenet_mean_rgb",
+        "-",
+        "-",
     ]
-    assert "imagenet_mean_rgb (-(123.68, 116.779, 103.939))" in rows["vgg19_bn_pretrain"]
-    assert "rescale_0_1 (x/255)" in rows["resnet20_v1"]
-    assert lines[-1] == f"{len(list_models())} models; details: keras-cifar-zoo info NAME"
+    assert rows["resnet20_v1"][4:] == ["rescale_0_1", "87.00%", "33.11%"]
+    assert lines[-4:] == [
+        "",
+        "CIFAR-10, CIFAR-100: test accuracy of weights='cifar10', 'cifar100' (- if none)",
+        "ImageNet weights (weights='imagenet'): vgg16_bn, vgg16_bn_plainhead, vgg19_bn, "
+        "vgg19_bn_pretrain",
+        f"{len(list_models())} models; details: keras-cifar-zoo info NAME",
+    ]
+    assert max(map(len, lines)) <= 100
+
+
+def test_list_shows_each_default_checkpoints_accuracy(capsys):
+    _, out, _ = run(capsys, "list")
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:-4]}
+    manifest = load_manifest()
+    for name, row in rows.items():
+        for dataset, cell in (("cifar10", row[5]), ("cifar100", row[6])):
+            if manifest.for_model(name, dataset):
+                accuracy = manifest.find(name, dataset=dataset).metrics.accuracy
+                assert cell == f"{accuracy * 100:.2f}%", (name, dataset)
+            else:
+                assert cell == "-", (name, dataset)
 
 
 def test_list_aligns_the_parameter_column(capsys):
     _, out, _ = run(capsys, "list")
-    rows = out.splitlines()[2:-2]
+    rows = out.splitlines()[2:-4]
     ends = {re.search(r"\d{1,3}(,\d{3})+", row).end() for row in rows}
     assert (
         len(rows) == len(list_models()) and len(ends) == 1
@@ -96,19 +131,73 @@ def test_list_json(capsys):
     first = records[0]
     assert first["num_params"] == model_info(first["name"]).num_params
     assert first["preprocessing"] == model_info(first["name"]).preprocessing.to_config()
+    resnet = next(r for r in records if r["name"] == "resnet20_v1")
+    assert resnet["checkpoints"] == [
+        {
+            "weights": "cifar10:improved",
+            "default": True,
+            "accuracy": 0.87,
+            "recipe": "improved_sgd_crops",
+            "epochs": 20,
+        },
+        {
+            "weights": "cifar100:finetune",
+            "default": True,
+            "accuracy": 0.3311,
+            "recipe": "finetune_sgd",
+            "epochs": 5,
+        },
+    ]
 
 
-def test_info_prints_the_record(capsys):
+def test_info_prints_the_record(capsys, monkeypatch):
+    monkeypatch.delenv("KERAS_CIFAR_ZOO_HUB", raising=False)
+    monkeypatch.delenv("KERAS_CIFAR_ZOO_MANIFEST", raising=False)
     code, out, err = run(capsys, "info", "resnet20_v1")
     assert code == 0 and err == ""
-    fields = dict((line[:18].strip(), line[18:]) for line in out.splitlines() if line[:18].strip())
+    lines = out.splitlines()
+    fields = dict((line[:18].strip(), line[18:]) for line in lines if line[:18].strip())
     assert fields["name"] == "resnet20_v1"
     assert fields["article"] == "001"
     assert fields["parameters"] == "274,442"
     assert fields["input shape"] == "32x32x3 (height and width >= 29)"
     assert fields["preprocessing"] == "rescale_0_1 (x/255)"
-    assert fields["default recipe"] == "article_001"
     assert "Pixels divided by 255" in out
+    text = " ".join(" ".join(line[18:].split()) for line in lines)  # the wrapped values, joined
+    assert (
+        "article_001 (what fit_cifar10 trains with; the 'cifar10' checkpoint was trained with "
+        "improved_sgd_crops)"
+    ) in text
+    assert (
+        "cifar10:improved (default for 'cifar10'): 87.00% test accuracy, recipe "
+        "improved_sgd_crops, 20 epochs cifar100:finetune (default for 'cifar100'): 33.11% test "
+        "accuracy, recipe finetune_sgd, 5 epochs"
+    ) in text
+    assert fields["weights from"] == f"the checkout's hub/ mirror {ROOT / 'hub'}"
+    assert max(map(len, lines)) <= 100
+
+
+def test_info_names_where_the_weights_come_from(capsys, monkeypatch, tmp_path):
+    for var in ("KERAS_CIFAR_ZOO_HUB", "KERAS_CIFAR_ZOO_MANIFEST", "HF_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("COLUMNS", "400")  # a long temporary path stays on one line
+    mirror = tmp_path / "mirror"
+    repo = "keras-cifar-zoo/vgg_lite-article"
+    shutil.copytree(ROOT / "hub" / repo, mirror / repo)
+
+    def weights_from(*argv: str) -> str:
+        code, out, err = run(capsys, "info", "vgg_lite", *argv)
+        assert code == 0 and err == ""
+        return next(line[18:] for line in out.splitlines() if line.startswith("weights from"))
+
+    assert weights_from() == f"the checkout's hub/ mirror {ROOT / 'hub'}"
+    assert weights_from("--hub-dir", str(mirror)) == f"the hub mirror {mirror}"
+    assert weights_from("--hub-dir", "") == "https://huggingface.co via the huggingface_hub cache"
+    monkeypatch.setenv("KERAS_CIFAR_ZOO_HUB", str(mirror))
+    assert weights_from() == f"the hub mirror {mirror}"
+    code, _, err = run(capsys, "info", "vgg_lite", "--hub-dir", str(tmp_path / "nope"))
+    assert code == 1
+    assert_one_error_line(err, "Received: --hub-dir ")
 
 
 def test_info_json_is_the_model_info_record(capsys):
@@ -117,9 +206,8 @@ def test_info_json_is_the_model_info_record(capsys):
     record = json.loads(out)
     info = model_info("vgg19_bn_pretrain")
     expected = json.loads(json.dumps(dataclasses.asdict(info)))
+    assert record.pop("checkpoints") == []
     assert record == expected
-    assert record["preprocessing"]["mean"] == [123.68, 116.779, 103.939]
-    assert record["weights"] == ["imagenet"]
 
 
 def test_info_summary_builds_the_model(capsys):

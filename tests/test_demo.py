@@ -139,3 +139,53 @@ def test_demo_without_matplotlib(
     out = capsys.readouterr().out
     assert re.search(r"^accuracy \d\.\d{4} ", out, re.MULTILINE) and "grid:" not in out
     assert not (tmp_path / "grid.png").exists()
+
+
+@pytest.mark.skipif(not HAS_MATPLOTLIB, reason="matplotlib (the plots extra) absent")
+def test_demo_grid_is_headed_and_small(
+    tmp_path: Path, no_network, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    from keras_cifar_zoo import plots
+
+    headings = []
+    save = plots._save
+
+    def recording_save(fig, path, **kwargs):
+        headings.append(fig._suptitle.get_text())
+        return save(fig, path, **kwargs)
+
+    monkeypatch.setattr(plots, "_save", recording_save)
+    grid = tmp_path / "grid.png"
+    assert main(["demo", "--out", str(grid)]) == 0
+    accuracy = re.search(r"^accuracy (\d\.\d{4} \(\d+/200\))$", capsys.readouterr().out, re.M)[1]
+    demo = load_embedded()
+    assert headings == [
+        f"{demo.model} (cifar10:{demo.tag}) on 200 CIFAR-10 test images: accuracy {accuracy}\n"
+        "Above each image: predicted (true) class; green: right, red: wrong"
+    ]
+    assert grid.stat().st_size < 1_300_000  # half of what a smoothed grid took
+
+
+def test_demo_runs_on_another_published_checkpoint_from_the_checkout(
+    no_network, capsys: pytest.CaptureFixture
+):
+    assert main(["demo", "--model", "vgg_lite", "--no-plot"]) == 0
+    out = capsys.readouterr().out
+    hub = ROOT / "hub"
+    assert out.splitlines()[0] == (
+        f"model: vgg_lite, weights cifar10:article (from the checkout's hub/ mirror {hub})"
+    )
+    demo = load_embedded()
+    model = build_model("vgg_lite")
+    load_weights(model, "cifar10", hub_dir=hub)
+    expected = evaluate(model, data=(demo.images, demo.labels))
+    assert f"\naccuracy {expected['accuracy']:.4f} " in out
+    published = MANIFEST.find("vgg_lite").metrics.accuracy
+    assert f"the whole test set (10,000 images) measures {published:.4f}" in out
+
+    assert main(["demo", "--model", "elu_cnn", "--weights", "cifar100", "--no-plot"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err == (
+        "keras-cifar-zoo: error: demo classifies CIFAR-10 test images: --weights takes "
+        "'cifar10' or 'cifar10:<tag>'. Received: --weights 'cifar100'\n"
+    )

@@ -108,6 +108,7 @@ def drawn(monkeypatch):
                 "texts": [len(ax.texts) for ax in fig.axes],
                 "xticks": [[t.get_text() for t in ax.get_xticklabels()] for ax in fig.axes],
                 "tick_size": [{t.get_fontsize() for t in ax.get_xticklabels()} for ax in fig.axes],
+                "heading": fig._suptitle.get_text() if fig._suptitle else None,
             }
         )
         return save(fig, path)
@@ -207,3 +208,19 @@ def test_prediction_grid_refuses_labels_without_a_name(tmp_path):
     with pytest.raises(InvalidArgumentError, match=r"num_classes must be a positive integer"):
         plot_predictions(images, [3, 5], tmp_path / "x.png", num_classes=0)
     assert not (tmp_path / "x.png").exists()
+
+
+@needs_matplotlib
+def test_prediction_grid_says_how_to_read_its_labels(tmp_path, drawn, rng):
+    images = rng.integers(0, 256, (40, 32, 32, 3), dtype=np.uint8)
+    labels = [i % 10 for i in range(40)]
+    path = plot_predictions(images, labels, tmp_path / "grid.png", true=labels, columns=20)
+    assert drawn[0]["heading"] == (
+        "Above each image: predicted (true) class; green: right, red: wrong"
+    )
+    plot_predictions(images[:2], [1, 2], tmp_path / "p.png", title="resnet20_v1 (cifar10)")
+    assert drawn[1]["heading"] == "resnet20_v1 (cifar10)\nAbove each image: the predicted class"
+    # Pixels enlarged as they are, not smoothed: noise images, the worst case, stay small.
+    with Image.open(path) as image:
+        assert image.width >= 20 * 100
+    assert path.stat().st_size < 1_000_000

@@ -196,7 +196,7 @@ def test_download_errors_name_its_flags_not_keywords(
     )
 
 
-def test_commands_without_a_mirror_flag_name_the_variable(
+def test_predict_and_evaluate_name_their_mirror_flag_and_the_variable(
     published: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):
     from PIL import Image
@@ -205,7 +205,8 @@ def test_commands_without_a_mirror_flag_name_the_variable(
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     assert main(["predict", NAME, str(tmp_path / "a.png"), "--weights", "cifar10"]) == 1
     error = _one_error(capsys.readouterr().err)
-    assert "use a local mirror (KERAS_CIFAR_ZOO_HUB=PATH)" in error and "hub_dir=" not in error
+    assert "use a local mirror (--hub-dir PATH or KERAS_CIFAR_ZOO_HUB=PATH)" in error
+    assert "hub_dir=" not in error
 
     (tmp_path / "old-mirror").mkdir()
     monkeypatch.setenv("KERAS_CIFAR_ZOO_HUB", str(tmp_path / "old-mirror"))

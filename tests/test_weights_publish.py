@@ -318,7 +318,7 @@ def test_refresh_model_cards_keeps_keras_files_and_drops_an_old_record(trained, 
     (legacy / "keras_cifar_zoo.json").replace(legacy / "config.json")
     assert refresh_model_cards(tmp_path) == [folder, legacy]
     assert {name: (folder / name).read_bytes() for name in KERAS_FILES} == kept
-    assert f'load_model("hf://{REPO}")' in (folder / "README.md").read_text()
+    assert f'keras.saving.load_model("hub/{REPO}")' in (folder / "README.md").read_text()
     assert json.loads((folder / "keras_cifar_zoo.json").read_text())["dtype"] == "float16"
     assert sorted(os.listdir(legacy)) == ["README.md", "keras_cifar_zoo.json", "model.weights.h5"]
     card = (legacy / "README.md").read_text()

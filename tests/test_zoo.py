@@ -5,9 +5,16 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from keras_cifar_zoo import InvalidArgumentError, InvalidTypeError, load_model, zoo
+from keras_cifar_zoo import (
+    InvalidArgumentError,
+    InvalidInputShapeError,
+    InvalidTypeError,
+    load_model,
+    zoo,
+)
 from keras_cifar_zoo.weights import (
     CheckpointSource,
     FileSource,
@@ -81,3 +88,67 @@ def test_pretrained_weights_load_with_logits_and_with_pooling(uint8_images):
         "resnet20_v1", weights="cifar10", hub_dir=HUB, include_top=False, pooling="avg"
     )
     assert features.output_shape == (None, 64)
+
+
+def test_a_classifier_that_cannot_take_another_size_is_refused_before_any_fetch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uint8_images
+):
+    import keras
+    from run_records import RUN, same_result
+
+    from keras_cifar_zoo.publish import publish
+
+    # What still works: the pretrained convolutional base at any size...
+    base = load_model(
+        "vgg_lite",
+        weights="cifar10",
+        hub_dir=HUB,
+        input_shape=(64, 64, 3),
+        include_top=False,
+        pooling="avg",
+    )
+    small = load_model("vgg_lite", weights="cifar10", hub_dir=HUB)
+    for layer in (layer for layer in base.layers if layer.weights):
+        for got, want in zip(layer.weights, small.get_layer(layer.name).weights, strict=True):
+            np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), want.numpy())
+    assert base.output_shape == (None, 256)
+    # ... and a classifier after global pooling (airbench94's), whose weights fit any size.
+    load_model("airbench94").save_weights(tmp_path / "w.weights.h5")
+    publish(
+        "airbench94",
+        tmp_path / "w.weights.h5",
+        root=tmp_path / "repo",
+        run_info=RUN,
+        recipe="airbench94",
+        data_name="placeholder",
+        evaluate_fn=same_result,
+        dtype="float32",
+    )
+    with monkeypatch.context() as env:
+        env.setenv("KERAS_CIFAR_ZOO_MANIFEST", str(tmp_path / "repo" / "weights_manifest.json"))
+        big = load_model(
+            "airbench94",
+            weights="cifar10",
+            hub_dir=tmp_path / "repo" / "hub",
+            input_shape=(64, 64, 3),
+        )
+    assert big.predict(np.repeat(np.repeat(uint8_images, 2, 1), 2, 2), verbose=0).shape == (4, 10)
+
+    def refuse(self):
+        raise AssertionError("the checkpoint was fetched")
+
+    monkeypatch.setattr(CheckpointSource, "fetch", refuse)
+    with pytest.raises(InvalidInputShapeError) as caught:
+        load_model("vgg_lite", weights="cifar10", input_shape=(64, 64, 3))
+    assert str(caught.value) == (
+        "vgg_lite's classifier cannot take the weights 'cifar10' at 64x64: they were trained on "
+        "32x32 images, and its layer 'predictions' has weights [(4096, 10), (10,)] there but "
+        "[(16384, 10), (10,)] at 64x64 (it reads the flattened feature map, which grows with "
+        "the image). Pass include_top=False (with pooling='avg' for one feature vector per "
+        "image) to use the pretrained convolutional base at this size, or input_shape=(32, 32, "
+        "3) to keep the classifier. Received: input_shape=(64, 64, 3), weights='cifar10', "
+        "include_top=True"
+    )
+    assert isinstance(caught.value, ValueError)
+    with pytest.raises(InvalidInputShapeError, match=r"its layer 'predictions' has weights "):
+        load_model("resnet20_v1", weights="cifar10", input_shape=(64, 64, 3), num_classes=100)

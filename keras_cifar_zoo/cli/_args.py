@@ -97,7 +97,8 @@ def add_hub_options(parser: argparse.ArgumentParser, offline: str) -> None:
     ``--revision`` and ``--offline`` (whose help is ``offline``)."""
     parser.add_argument(
         "--hub-dir",
-        help="local hub mirror holding <repo_id>/ folders (default: $KERAS_CIFAR_ZOO_HUB)",
+        help="local hub mirror holding <repo_id>/ folders (default: $KERAS_CIFAR_ZOO_HUB, else "
+        "the checkout's hub/ when run from a source checkout; '' for none)",
     )
     parser.add_argument("--cache-dir", help="cache folder (default: huggingface_hub's / Keras's)")
     parser.add_argument("--endpoint", help="Hub URL (default: $HF_ENDPOINT or huggingface.co)")

@@ -7,7 +7,9 @@ network and no dataset: it checks the checkpoint's sha256, builds the model with
 preprocessing the checkpoint was trained with, classifies the sample with
 :func:`keras_cifar_zoo.evaluate`, prints accuracy and per-class results beside the
 checkpoint's whole-test-set accuracy from the weights manifest, and writes a PNG grid of the
-predictions (misses in red).
+predictions, headed "predicted (true)" (misses in red). ``--model``/``--weights`` run the same
+on another published CIFAR-10 checkpoint, loaded as ``load_model`` loads it (the checkout's
+``hub/``, a mirror, or the Hub).
 """
 
 from __future__ import annotations
@@ -19,8 +21,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keras_cifar_zoo.cli import CommandError
-from keras_cifar_zoo.cli._args import png_file
+from keras_cifar_zoo.cli import CommandError, UsageError
+from keras_cifar_zoo.cli._args import HUB_FLAGS, add_hub_options, png_file
 
 if TYPE_CHECKING:  # imported when the demo runs: --help must not start Keras
     import numpy as np
@@ -121,8 +123,20 @@ def register(subparsers: Any) -> None:
         "demo",
         help="classify embedded CIFAR-10 test images offline",
         description="Classify the CIFAR-10 test images embedded in the package with the "
-        "embedded checkpoint (no network, no dataset needed): print accuracy and per-class "
-        "results and write a PNG grid of the predictions (needs the plots extra).",
+        "embedded checkpoint (no network, no dataset needed), or with another published "
+        "checkpoint (--model, --weights): print accuracy and per-class results and write a "
+        "PNG grid of the predictions (needs the plots extra).",
+    )
+    parser.add_argument(
+        "--model",
+        help="classify with this model's published CIFAR-10 checkpoint (default: the embedded "
+        "checkpoint's model)",
+    )
+    parser.add_argument(
+        "--weights",
+        help="'cifar10' (the default) or 'cifar10:<tag>', loaded as load_model(NAME, "
+        "weights=...) loads it: from the checkout's hub/, a mirror or the Hub. Without --model, "
+        "--weights and the hub options, the file embedded in the package is used",
     )
     parser.add_argument(
         "--out",
@@ -131,7 +145,41 @@ def register(subparsers: Any) -> None:
         help=f"PNG file for the grid of predictions (default: {DEFAULT_GRID})",
     )
     parser.add_argument("--no-plot", action="store_true", help="do not write the PNG grid")
-    parser.set_defaults(handler=_demo)
+    add_hub_options(parser, "never use the network; only use the cache")
+    parser.set_defaults(handler=_demo, flags={"weights": "--weights W", **HUB_FLAGS})
+
+
+_HUB_ARGS = ("hub_dir", "cache_dir", "endpoint", "revision")
+
+
+def _published(args: argparse.Namespace) -> bool:
+    """True if the demo loads a published checkpoint rather than the embedded file."""
+    return (
+        args.model is not None
+        or args.weights is not None
+        or any(getattr(args, name) is not None for name in _HUB_ARGS)
+        or args.offline
+    )
+
+
+def _load_published(args: argparse.Namespace, name: str) -> tuple[Any, Any, str]:
+    """The model that ``--model`` and ``--weights`` name, loaded through load_model with the
+    hub options given; its manifest entry; where its files come from."""
+    from keras_cifar_zoo.weights import CheckpointSource, resolve_weights
+    from keras_cifar_zoo.zoo import load_model
+
+    weights = args.weights or "cifar10"
+    options: dict[str, Any] = {k: getattr(args, k) for k in _HUB_ARGS if getattr(args, k)}
+    if args.offline:
+        options["local_files_only"] = True
+    source = resolve_weights(name, weights, **options)
+    if not isinstance(source, CheckpointSource) or source.entry.dataset != "cifar10":
+        raise UsageError(
+            "demo classifies CIFAR-10 test images: --weights takes 'cifar10' or "
+            f"'cifar10:<tag>'. Received: --weights {weights!r}"
+        )
+    model = load_model(name, weights=weights, **options)
+    return model, source.entry, source.where()
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -149,18 +197,23 @@ def _demo(args: argparse.Namespace) -> int:
 
     demo = load_embedded()
     d = demo.description
-    published = load_manifest().find(demo.model, demo.tag).metrics
-    model = build_model(demo.model, preprocessing=demo.preprocessing)
-    load_weights(model, demo.weights)
+    if _published(args):
+        model_name = args.model or demo.model
+        model, entry, where = _load_published(args, model_name)
+        weights, published = entry.identifier, entry.metrics
+        origin = f"from {where}"
+    else:
+        model_name, weights = demo.model, f"cifar10:{demo.tag}"
+        published = load_manifest().find(demo.model, demo.tag).metrics
+        model = build_model(demo.model, preprocessing=demo.preprocessing)
+        load_weights(model, demo.weights)
+        origin = f"{d['size']:,} bytes, embedded in the package; no network used"
     result = evaluate(model, data=(demo.images, demo.labels))
     matrix = np.asarray(result["confusion_matrix"])
     predicted = _predicted(model, demo.images)  # for the grid; the numbers are evaluate()'s
     correct = int(np.trace(matrix))
 
-    print(
-        f"model: {demo.model}, weights cifar10:{demo.tag} ({d['size']:,} bytes, embedded in "
-        "the package; no network used)"
-    )
+    print(f"model: {model_name}, weights {weights} ({origin})")
     print(
         f"sample: {len(demo.labels)} images, {d['sample']['selection']}, from the "
         f"{d['sample']['data']}"
@@ -177,7 +230,13 @@ def _demo(args: argparse.Namespace) -> int:
     if not args.no_plot:
         from keras_cifar_zoo.plots import plot_predictions
 
-        path = plot_predictions(demo.images, predicted, args.out, true=demo.labels, columns=20)
+        title = (
+            f"{model_name} ({weights}) on {len(demo.labels)} CIFAR-10 test images: accuracy "
+            f"{result['accuracy']:.4f} ({correct}/{len(demo.labels)})"
+        )
+        path = plot_predictions(
+            demo.images, predicted, args.out, true=demo.labels, columns=20, title=title
+        )
         print(f"grid: {path}")
     return 0
 

@@ -1,7 +1,8 @@
 """The one module that touches the network: verified downloads, the local mirror, uploads.
 
 Checkpoint files come from a local hub mirror (``hub_dir=`` or ``KERAS_CIFAR_ZOO_HUB``, laid
-out ``<repo_id>/<filename>``) or from the Hugging Face Hub through ``huggingface_hub`` and its
+out ``<repo_id>/<filename>``; when neither is set, the ``hub/`` folder of the source checkout
+the package runs from) or from the Hugging Face Hub through ``huggingface_hub`` and its
 cache. Keras Applications files come through ``keras.utils.get_file`` and Keras's cache.
 Environment variables (``HF_ENDPOINT``, ``HF_HOME``, ``HF_HUB_CACHE``, ``HF_HUB_OFFLINE``,
 ``KERAS_HOME``, ``KERAS_CIFAR_ZOO_HUB``) are read when a function runs, not at import.
@@ -234,17 +235,78 @@ def keras_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     return base
 
 
-def _mirror(hub_dir: str | os.PathLike | None) -> tuple[Path, str] | None:
-    """The local hub mirror and where it was set (``"hub_dir"`` or ``KERAS_CIFAR_ZOO_HUB``)."""
+CHECKOUT = "checkout"
+"""The origin of a source checkout's own ``hub/`` mirror (beside ``hub_dir`` and
+``KERAS_CIFAR_ZOO_HUB``)."""
+
+
+def checkout_root(package_dir: str | os.PathLike | None = None) -> Path | None:
+    """The source checkout the package runs from, or None when it runs from a wheel.
+
+    A checkout (a clone on ``sys.path``, an editable install) keeps the published repositories
+    in ``hub/`` beside ``weights_manifest.json``, in the folder above the package; an installed
+    wheel has neither there, and downloads from the Hub.
+
+    Args:
+        package_dir: The package folder to look above; default: this package's.
+    """
+    package = Path(package_dir) if package_dir is not None else Path(__file__).resolve().parents[1]
+    root = package.parent
+    if (root / "hub").is_dir() and (root / "weights_manifest.json").is_file():
+        return root
+    return None
+
+
+@dataclasses.dataclass(frozen=True)
+class Mirror:
+    """A local hub mirror and where it was set.
+
+    Attributes:
+        folder: The folder holding ``<repo_id>/<file>``.
+        origin: ``"hub_dir"``, ``"KERAS_CIFAR_ZOO_HUB"`` or :data:`CHECKOUT`.
+    """
+
+    folder: Path
+    origin: str
+
+    def label(self) -> str:
+        """``the checkout's hub/ mirror /repo/hub``, or ``the hub mirror /x``."""
+        if self.origin == CHECKOUT:
+            return f"the checkout's hub/ mirror {self.folder}"
+        return f"the hub mirror {self.folder}"
+
+
+def find_mirror(
+    hub_dir: str | os.PathLike | None = None, *, checkout: bool = False
+) -> Mirror | None:
+    """The local hub mirror to use: ``hub_dir``, else ``KERAS_CIFAR_ZOO_HUB``, else (with
+    ``checkout``) the ``hub/`` of the source checkout the package runs from, else None.
+
+    An empty ``hub_dir`` or ``KERAS_CIFAR_ZOO_HUB`` means no mirror at all, the checkout's
+    included: the files then come from the Hub.
+
+    Args:
+        hub_dir: A mirror folder.
+        checkout: Whether the checkout's ``hub/`` may serve; the caller says so when it reads
+            the checkout's own manifest, which that folder was written with.
+
+    Raises:
+        InvalidTypeError: If ``hub_dir`` is not a path.
+        InvalidArgumentError: If the folder named does not exist or is a file.
+    """
     check_path_option(hub_dir, "hub_dir", "a local hub mirror folder")
-    origin, value = (
-        ("hub_dir", hub_dir) if hub_dir is not None else (HUB_ENV, os.environ.get(HUB_ENV))
-    )
+    if hub_dir is not None:
+        origin, value = "hub_dir", hub_dir
+    elif HUB_ENV in os.environ:
+        origin, value = HUB_ENV, os.environ[HUB_ENV]
+    else:
+        root = checkout_root() if checkout else None
+        return None if root is None else Mirror(root / "hub", CHECKOUT)
     if not value:
         return None
     folder = Path(value).expanduser()
     if folder.is_dir():
-        return folder, origin
+        return Mirror(folder, origin)
     state = "is a file, not a folder" if folder.exists() else "does not exist"
     if origin == HUB_ENV:
         fix = f"point {HUB_ENV} at such a folder, or unset it to use the Hugging Face Hub"
@@ -258,15 +320,15 @@ def _mirror(hub_dir: str | os.PathLike | None) -> tuple[Path, str] | None:
     )
 
 
-def mirror_dir(hub_dir: str | os.PathLike | None = None) -> Path | None:
-    """The local hub mirror: ``hub_dir``, else ``KERAS_CIFAR_ZOO_HUB``, else None.
+def mirror_dir(hub_dir: str | os.PathLike | None = None, *, checkout: bool = False) -> Path | None:
+    """The folder of :func:`find_mirror`, or None.
 
     Raises:
         InvalidTypeError: If ``hub_dir`` is not a path.
         InvalidArgumentError: If the folder does not exist or is a file.
     """
-    found = _mirror(hub_dir)
-    return None if found is None else found[0]
+    found = find_mirror(hub_dir, checkout=checkout)
+    return None if found is None else found.folder
 
 
 # ---------------------------------------------------------------------------------------------
@@ -412,10 +474,13 @@ class _Gap:
     missing: str
 
     def lacks(self) -> str:
-        return f"The hub mirror at {self.folder} lacks {self.missing}"
+        where = "The checkout's hub/ mirror" if self.origin == CHECKOUT else "The hub mirror"
+        return f"{where} at {self.folder} lacks {self.missing}"
 
     def update(self) -> str:
         repo = self.missing.rsplit("/", 1)[0]
+        if self.origin == CHECKOUT:
+            return f"restore {repo}/ in the checkout (git restore hub/)"
         return (
             f"update the mirror (copy {repo}/ into it from a hub/ folder written by "
             "`keras-cifar-zoo publish`)"
@@ -424,6 +489,8 @@ class _Gap:
     def drop(self) -> str:
         if self.origin == HUB_ENV:
             return f"unset {HUB_ENV}"
+        if self.origin == CHECKOUT:
+            return f"set {HUB_ENV} to an empty string (no mirror)"
         return f"leave out {_flag('hub_dir')}"
 
 
@@ -603,13 +670,15 @@ def fetch_repo_files(
     local_files_only: bool | None = None,
     endpoint: str | None = None,
     token: str | bool | None = None,
+    checkout: bool = False,
 ) -> Path:
     """Fetches and verifies all files of a checkpoint; returns the folder holding them.
 
-    A local mirror (``hub_dir`` or ``KERAS_CIFAR_ZOO_HUB``) holding ``<repo_id>/`` is used as it
-    is, with no network and no cache; otherwise each file goes through :func:`download_file`.
-    If the mirror lacks a file and the Hub cannot provide it either, the error says which
-    file the mirror lacks.
+    A local mirror (see :func:`find_mirror`: ``hub_dir``, ``KERAS_CIFAR_ZOO_HUB``, or with
+    ``checkout`` the source checkout's ``hub/``) holding ``<repo_id>/`` is used as it is, with
+    no network and no cache; otherwise each file goes through :func:`download_file`. If the
+    mirror lacks a file and the Hub cannot provide it either, the error says which file the
+    mirror lacks.
 
     Raises:
         HubError: If a file cannot be fetched.
@@ -618,25 +687,25 @@ def fetch_repo_files(
     """
     if not files:
         raise InvalidArgumentError(f"No files to fetch. Received: repo_id={repo_id!r}, files=[]")
-    mirror = _mirror(hub_dir)
+    mirror = find_mirror(hub_dir, checkout=checkout)
     gap = None
     if mirror is not None:
-        folder = mirror[0] / repo_id
+        folder = mirror.folder / repo_id
         missing = [f.name for f in files if not (folder / f.name).is_file()]
         if not missing:
             for f in files:
                 _verify(
                     folder / f.name,
                     f.sha256,
-                    label=f"{repo_id}/{f.name} in the hub mirror {mirror[0]}",
+                    label=f"{repo_id}/{f.name} in {mirror.label()}",
                     algorithm="sha256",
                     in_cache=False,
                     size=f.size,
                 )
-            logger.info("Using %s from the hub mirror %s", repo_id, mirror[0])
+            logger.info("Using %s from %s", repo_id, mirror.label())
             return folder
         shown = missing[0] if len(missing) == 1 else "{" + ", ".join(missing) + "}"
-        gap = _Gap(mirror[0], mirror[1], f"{repo_id}/{shown}")
+        gap = _Gap(mirror.folder, mirror.origin, f"{repo_id}/{shown}")
         logger.info("%s; trying the Hub.", gap.lacks())
     paths = [
         _download(

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, WeightsMismatchError
+from keras_cifar_zoo.models.spec import CLASSIFIER_LAYERS
 from keras_cifar_zoo.preprocessing import (
     LAYER_NAME,
     ImagePreprocessing,
@@ -37,8 +38,6 @@ from keras_cifar_zoo.weights.hub import how_to_set
 logger = logging.getLogger(__name__)
 
 CHECKPOINT_SUFFIXES = (".weights.h5", ".weights.json", ".keras")
-CLASSIFIER_LAYERS = ("predictions", "predictions_bn")
-"""Layers whose shape depends on ``num_classes``; re-initialised when it differs."""
 
 
 @dataclasses.dataclass(frozen=True)

@@ -39,6 +39,8 @@ from keras_cifar_zoo.weights.loading import (
 )
 from keras_cifar_zoo.weights.manifest import (
     DATASETS,
+    MANIFEST_ENV,
+    MANIFEST_FILE,
     CheckpointEntry,
     check_num_classes,
     find_manifest,
@@ -64,7 +66,9 @@ class HubOptions:
     """Where a published checkpoint comes from; every field has an environment default.
 
     Attributes:
-        hub_dir: A local hub mirror folder (default ``KERAS_CIFAR_ZOO_HUB``).
+        hub_dir: A local hub mirror folder (default ``KERAS_CIFAR_ZOO_HUB``, else the ``hub/``
+            of the source checkout the package runs from, see
+            :meth:`CheckpointSource.checkout`). An empty string: no mirror, the Hub.
         cache_dir: huggingface_hub's cache folder.
         local_files_only: Never download (default ``HF_HUB_OFFLINE``).
         endpoint: Hub URL (default ``HF_ENDPOINT``).
@@ -219,6 +223,43 @@ class CheckpointSource:
     def revision(self) -> str:
         return self.options.revision or self.entry.revision
 
+    @property
+    def checkout(self) -> bool:
+        """Whether the source checkout's ``hub/`` may serve the files.
+
+        True when the package runs from a checkout (``hub/`` and ``weights_manifest.json`` in
+        the folder above it) and the entry comes from that checkout's manifest, found by
+        default: ``hub/`` was written with that manifest. A manifest named by ``manifest=`` or
+        ``KERAS_CIFAR_ZOO_MANIFEST`` lists checkpoints of its own, which come from the Hub.
+        """
+        if self.options.manifest is not None or os.environ.get(MANIFEST_ENV):
+            return False
+        root = hub.checkout_root()
+        found = find_manifest()
+        return (
+            root is not None
+            and found is not None
+            and found.resolve() == (root / MANIFEST_FILE).resolve()
+        )
+
+    def mirror(self) -> hub.Mirror | None:
+        """The local mirror :meth:`fetch` looks in first (see :func:`hub.find_mirror`)."""
+        return hub.find_mirror(self.options.hub_dir, checkout=self.checkout)
+
+    def where(self, folder: Path | None = None) -> str:
+        """Where the files come from: the mirror holding them, else the Hub.
+
+        Args:
+            folder: What :meth:`fetch` returned; default: where it would look now.
+        """
+        mirror = self.mirror()
+        if mirror is not None:
+            inside = mirror.folder / self.entry.repo_id
+            holds = all((inside / f.name).is_file() for f in self.entry.files)
+            if (folder is None and holds) or (folder is not None and folder == inside):
+                return mirror.label()
+        return f"{hub.hub_endpoint(self.options.endpoint)} via the huggingface_hub cache"
+
     def fetch(self) -> Path:
         """Downloads (or finds in the mirror or cache) and verifies the files; their folder.
 
@@ -234,11 +275,17 @@ class CheckpointSource:
             "token": self.options.token,
         }
         folder = hub.fetch_repo_files(
-            self.entry.repo_id, self.entry.files, hub_dir=self.options.hub_dir, **options
+            self.entry.repo_id,
+            self.entry.files,
+            hub_dir=self.options.hub_dir,
+            checkout=self.checkout,
+            **options,
         )
         records = hub.fetch_repo_records(self.entry.repo_id, RECORD_FILES, folder, **options)
         if hub.is_in_cache(folder, self.options.cache_dir):
             refetch = f"delete {folder} from the huggingface_hub cache and load again"
+        elif self.where(folder).startswith("the checkout's"):
+            refetch = f"restore {folder} in the checkout (git restore hub/)"
         else:
             refetch = (
                 f"update {folder} in the hub mirror from a hub/ folder written by "
@@ -256,7 +303,7 @@ class CheckpointSource:
             model,
             folder / self.entry.weights_file,
             source=f"{self.entry.identifier} ({self.entry.repo_id}@{self.revision}, "
-            f"{self.entry.dtype})",
+            f"{self.entry.dtype}, from {self.where(folder)})",
             preprocessing=self.entry.preprocessing,
         )
 
