@@ -340,8 +340,15 @@ def test_outputs_of_another_shape_are_refused(outputs_of, match):
         evaluate(model, data=(x, [0, 1]), preprocessing=RAW)
 
 
-def test_logits_are_not_probabilities():
-    model = _model(lambda h: keras.layers.Dense(10, kernel_initializer="ones")(h))
+class Scores(keras.layers.Layer):
+    """Unnormalised scores from a layer whose output fit and evaluate cannot read as logits."""
+
+    def call(self, x):
+        return ops.concatenate([x] * 4, axis=-1)[:, :10] * 10
+
+
+def test_outputs_that_are_not_probabilities_are_refused():
+    model = _model(lambda h: Scores()(h))
     match = (
         r"Model 'head' outputs values that are not class probabilities: each row must be >= 0 "
         r"and sum to 1\. End the model in a softmax \(zoo models: build them with "
@@ -352,6 +359,24 @@ def test_logits_are_not_probabilities():
         predict(model, x, preprocessing=RAW)
     with pytest.raises(ModelOutputError, match=match):
         evaluate(model, data=(x, [0, 1]), preprocessing=RAW)
+
+
+def test_logits_are_turned_into_probabilities():
+    """A head without a softmax (a new Dense, classifier_activation=None) outputs logits: its
+    probabilities and loss are those of the same head ending in a softmax."""
+    logits = _model(lambda h: keras.layers.Dense(10, name="predictions")(h))
+    softmax = _model(lambda h: keras.layers.Dense(10, activation="softmax", name="predictions")(h))
+    softmax.set_weights(logits.get_weights())
+    x, labels = images_predicting([1, 2, 3]), [1, 2, 0]
+    np.testing.assert_allclose(
+        predict(logits, x, preprocessing=RAW).probabilities,
+        predict(softmax, x, preprocessing=RAW).probabilities,
+        rtol=1e-5,
+    )
+    result = evaluate(logits, data=(x, labels), preprocessing=RAW)
+    expected = evaluate(softmax, data=(x, labels), preprocessing=RAW)
+    assert result["loss"] == pytest.approx(expected["loss"], rel=1e-5)
+    assert result["accuracy"] == expected["accuracy"]
 
 
 def test_a_subclassed_model_is_checked_on_what_it_returns():

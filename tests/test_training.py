@@ -63,13 +63,13 @@ class InputRange(keras.layers.Layer):
         )
 
 
-def tiny_model(name="tiny", *, preprocessing_layer=False):
+def tiny_model(name="tiny", *, preprocessing_layer=False, activation="softmax"):
     inputs = keras.Input((32, 32, 3), name="images")
     x = RESCALE_0_1.layer()(inputs) if preprocessing_layer else inputs
     x = InputRange(name="range")(x)
     x = keras.layers.AveragePooling2D(8, name="pool")(x)
     x = keras.layers.Flatten(name="flatten")(x)
-    outputs = keras.layers.Dense(10, activation="softmax", name="predictions")(x)
+    outputs = keras.layers.Dense(10, activation=activation, name="predictions")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -235,11 +235,46 @@ def test_zoo_model_without_preprocessing_layer_trains(data):
 def test_double_preprocessing_is_refused(data):
     with pytest.raises(
         InvalidArgumentError,
-        match=r"Model 'tiny' already has a 'preprocessing' layer; passing preprocessing as well "
-        r"would apply it twice\. Drop the preprocessing argument\. "
-        r"Received: preprocessing='rescale_0_1'",
+        match=r"Model 'tiny' already has a 'preprocessing' layer \(in itself or a model nested "
+        r"in it\); passing preprocessing as well would apply it twice\. Drop the preprocessing "
+        r"argument\. Received: preprocessing='rescale_0_1'",
     ):
         fit(tiny_model(preprocessing_layer=True), data, preprocessing=RESCALE_0_1)
+
+
+def test_baked_in_layer_of_a_nested_model_is_not_applied_twice(data):
+    """A zoo-like base under a new head keeps its preprocessing layer inside: fit finds it
+    there, and refuses preprocessing= that would scale the pixels a second time."""
+    x = data[0].copy()
+    x[0, 0, 0, 0], x[1, 0, 0, 0] = 0, 255
+    base = tiny_model(preprocessing_layer=True)
+    inputs = keras.Input((32, 32, 3))
+    head = keras.layers.Dense(10, activation="softmax")(keras.layers.Flatten()(base(inputs)))
+    model = keras.Model(inputs, head)
+    fit(model, (x, data[1]), epochs=1)
+    assert base.get_layer("range").seen("train") == pytest.approx((0.0, 1.0))
+    with pytest.raises(InvalidArgumentError, match=r"Model 'functional' already has a "):
+        fit(model, (x, data[1]), epochs=1, preprocessing=RESCALE_0_1)
+
+
+def test_a_logits_model_trains_with_a_loss_from_logits(data):
+    """One step of one seed: a model ending in logits has the loss of its softmax twin."""
+    softmax = tiny_model(preprocessing_layer=True)
+    logits = tiny_model(preprocessing_layer=True, activation=None)
+    logits.set_weights(softmax.get_weights())
+    one_step = {"epochs": 1, "batch_size": IMAGES}
+    expected = fit(softmax, data, **one_step).history["loss"][0]
+    assert fit(logits, data, **one_step).history["loss"][0] == pytest.approx(expected, rel=1e-5)
+
+
+def test_a_model_not_named_after_a_zoo_model_needs_a_recipe(data):
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^Model 'tiny' is not a zoo model, so it has no default recipe: pass recipe= one "
+        r"of airbench94, article_000, .*, improved_sgd_crops \(or a Recipe\)\. "
+        r"Received: model\.name='tiny', recipe=None$",
+    ):
+        fit(tiny_model(preprocessing_layer=True), data, recipe=None)
 
 
 def test_unknown_preprocessing_is_refused(data):

@@ -21,6 +21,7 @@ from keras_cifar_zoo.training.inputs import (
     check_images,
     check_labels,
     input_size,
+    outputs_logits,
     resolve_preprocessing,
 )
 
@@ -64,10 +65,15 @@ def _class_names(model: keras.Model, class_names: Any, num_classes: int) -> tupl
 def _probabilities(
     model: keras.Model, images: np.ndarray, preprocessing: Preprocessing | None, batch_size: int
 ) -> np.ndarray:
+    """The model's class probabilities for raw ``images``: the softmax of its outputs for a
+    model ending in logits, so that the loss of a logits model is its cross-entropy too."""
     extra = resolve_preprocessing(model, preprocessing)
     x = extra.apply(images) if extra is not None else images
     probs = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
     check_classifier(model, (None, *probs.shape[1:]))
+    if outputs_logits(model):
+        probs = np.exp(probs - probs.max(axis=-1, keepdims=True))
+        probs /= probs.sum(axis=-1, keepdims=True)
     sums = probs.sum(axis=-1)
     finite = bool(np.isfinite(sums).all())
     if not (finite and probs.min() >= 0 and np.abs(sums - 1).max() <= _SUM_TOLERANCE):

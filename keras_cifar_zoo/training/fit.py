@@ -8,14 +8,12 @@ import importlib.util
 import logging
 import math
 import os
-import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
-from keras import ops
 
 from keras_cifar_zoo.data import DATASETS, check_dataset, load_dataset
 from keras_cifar_zoo.errors import (
@@ -25,14 +23,20 @@ from keras_cifar_zoo.errors import (
 )
 from keras_cifar_zoo.models.spec import CLASSIFIER_LAYERS
 from keras_cifar_zoo.preprocessing import Preprocessing
+from keras_cifar_zoo.registry import list_models
 from keras_cifar_zoo.training.augment import RandomAugment
+from keras_cifar_zoo.training.callbacks import (
+    DivergenceGuard,
+    EpochBatches,
+    EpochRandomness,
+    SelectOnValidation,
+    tf_batches,
+)
 from keras_cifar_zoo.training.checkpoints import (
     BEST_FILE,
     EpochCheckpoint,
-    atomic_write,
     hold_folder,
     saved_epochs,
-    write_error,
 )
 from keras_cifar_zoo.training.distribution import (
     batch_shards,
@@ -46,10 +50,11 @@ from keras_cifar_zoo.training.inputs import (
     check_image_size,
     check_labels,
     check_pair,
+    outputs_logits,
     resolve_preprocessing,
 )
-from keras_cifar_zoo.training.recipes import Augmentation, Recipe, get_recipe
-from keras_cifar_zoo.training.run_state import RunStart, merge_history, open_run, truncate_csv
+from keras_cifar_zoo.training.recipes import Augmentation, Recipe, get_recipe, list_recipes
+from keras_cifar_zoo.training.run_state import RunStart, merge_history, open_run
 from keras_cifar_zoo.training.schedules import RecipeSchedule
 
 logger = logging.getLogger(__name__)
@@ -59,218 +64,6 @@ TEST_SET_NOTE = (
     "it, as recipe {recipe} (article 004) does: accuracies of this run are selected on test data."
 )
 VERBOSE_VALUES = ("auto", 0, 1, 2)
-
-
-def augmentation_layers(augmentation: Augmentation, seed: int | None = None) -> list[keras.Layer]:
-    """Returns the layers applying a recipe's augmentation (random only in training)."""
-    if not augmentation.enabled:
-        return []
-    return [
-        RandomAugment(
-            horizontal_flip=augmentation.horizontal_flip,
-            shift=augmentation.shift,
-            rotation_degrees=augmentation.rotation_degrees,
-            fill_mode=augmentation.fill_mode,
-            fill_value=augmentation.fill_value,
-            integer_shift=augmentation.integer_shift,
-            cutout_size=augmentation.cutout_size,
-            cutout_value=augmentation.cutout_value,
-            seed=seed,
-            name="augment",
-        )
-    ]
-
-
-def weights_finite(model: keras.Model) -> bool:
-    """True if every trainable weight of ``model`` and every float variable of its optimizer
-    is finite: one reduction read back as a single value, one device synchronisation.
-
-    Non-trainable weights are left out: BatchNormalization statistics turn non-finite only
-    through a non-finite forward pass, which the loss shows, and other layers may keep
-    infinities on purpose (a running minimum starts at +inf).
-    """
-    optimizer_variables = model.optimizer.variables if model.optimizer is not None else []
-    flags = [
-        ops.all(ops.isfinite(v))
-        for v in [*model.trainable_weights, *optimizer_variables]
-        if "float" in str(v.dtype)
-    ]
-    return not flags or bool(ops.convert_to_numpy(ops.all(ops.stack(flags))))
-
-
-class _DivergenceGuard(keras.callbacks.Callback):
-    """Stops at the end of an epoch whose loss or weights are NaN or infinite.
-
-    It runs after the user's callbacks and before any save, once per epoch, so the
-    accelerator is never synchronised per batch. The loss alone misses an update that breaks
-    the weights in the last steps: the loss of a step is measured before its update.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bad_epoch: int | None = None
-        self.bad_loss = False
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        loss = (logs or {}).get("loss")
-        bad_loss = loss is not None and not math.isfinite(float(loss))
-        if bad_loss or not weights_finite(self.model):
-            self.bad_epoch, self.bad_loss = epoch + 1, bad_loss
-            self.model._zoo_diverged = True
-            self.model.stop_training = True
-
-
-class _EpochBatches(keras.utils.PyDataset):
-    """Training batches in an order drawn from (seed, epoch) alone.
-
-    JAX and torch take it as it is: Keras's pipeline for arrays slices NumPy arrays per batch
-    there too. TensorFlow takes :func:`_tf_batches`, which gathers in tf.data's threads.
-    """
-
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> None:
-        super().__init__()
-        self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
-        self.order = np.arange(len(x))
-
-    def set_epoch(self, epoch: int) -> None:
-        self.order = np.random.default_rng([self.seed, epoch, 0]).permutation(len(self.x))
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.x) / self.batch_size)
-
-    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        picked = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return self.x[picked], self.y[picked]
-
-
-def _tf_batches(batches: _EpochBatches) -> Any:
-    """The same batches as a ``tf.data`` pipeline, as Keras builds one for arrays: Python runs
-    once per epoch (Keras starts a new iterator after ``on_epoch_begin`` has set the order),
-    the gathers run in tf.data's threads."""
-    import tensorflow as tf
-
-    orders = tf.data.Dataset.from_generator(
-        lambda: iter([batches.order]),
-        output_signature=tf.TensorSpec((len(batches.x),), tf.int64),
-    )
-    indices = orders.flat_map(
-        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batches.batch_size)
-    )
-    arrays = tf.data.Dataset.from_tensors((batches.x, batches.y)).repeat()
-    return (
-        tf.data.Dataset.zip(indices, arrays)
-        .map(lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)), tf.data.AUTOTUNE)
-        .apply(tf.data.experimental.assert_cardinality(len(batches)))
-        .prefetch(tf.data.AUTOTUNE)
-    )
-
-
-class _EpochRandomness(keras.callbacks.Callback):
-    """Derives each epoch's randomness from (seed, epoch), so a resumed run trains exactly as
-    an uninterrupted one: the batch order (Keras reshuffles arrays with a generator that a
-    resumed run starts afresh, replaying epoch 0's order), every random generator state in
-    the model (augmentation, dropout; Keras does not checkpoint them) and, in a seeded run,
-    Python's and NumPy's global generators for callbacks that use them.
-
-    TensorFlow's global seed is not reset per epoch: ``tf.random.set_seed`` clears its kernel
-    caches (0.2-0.4 s per epoch measured on a tiny model), and the training step uses none
-    of its stateful generators.
-    """
-
-    def __init__(self, seed: int, batches: _EpochBatches, reseed_globals: bool) -> None:
-        super().__init__()
-        self.seed, self.batches, self.reseed_globals = seed, batches, reseed_globals
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self.batches.set_epoch(epoch)
-        states = [v for v in self.model.variables if v.name == "seed_generator_state"]
-        # 31-bit values: valid seeds for every backend's seed dtype (int32 on torch)
-        words = np.random.SeedSequence([self.seed, epoch, 1]).generate_state(len(states) + 1)
-        words >>= 1
-        if self.reseed_globals:
-            random.seed(int(words[0]))
-            np.random.seed(int(words[0]))
-        for state, word in zip(states, words[1:], strict=True):
-            state.assign(np.array([word, 0], dtype=state.dtype))
-
-
-class _CSVLog(keras.callbacks.CSVLogger):
-    """Keras's CSV log, with write errors (disk full, read-only folder) that name the folder
-    and the fix."""
-
-    def __init__(self, path: Path, append: bool, arg: str) -> None:
-        super().__init__(str(path), append=append)
-        self.path, self.arg = path, arg
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        try:
-            super().on_train_begin(logs)
-        except OSError as exc:
-            raise write_error(self.path, exc, self.arg) from exc
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        try:
-            super().on_epoch_end(epoch, logs)
-        except OSError as exc:
-            raise write_error(self.path, exc, self.arg) from exc
-
-
-class _SelectOnValidation(keras.callbacks.Callback):
-    """Early stopping and a best-only checkpoint on validation accuracy (article 004).
-
-    Keras's ``EarlyStopping`` and ``ModelCheckpoint`` forget their counts when a run resumes
-    and would save the training wrapper; this one replays the accuracies of the completed
-    epochs and saves the user's model.
-    """
-
-    def __init__(
-        self,
-        patience: int,
-        previous: Sequence[float],
-        best_path: Path | None,
-        model_to_save: keras.Model,
-    ) -> None:
-        super().__init__()
-        self.patience = patience
-        self.best_path = best_path
-        self.model_to_save = model_to_save
-        self.best = -math.inf
-        self.wait = 0
-        for value in previous:
-            self._update(value)
-
-    def _update(self, value: float) -> bool:
-        if math.isfinite(value) and value > self.best:
-            self.best, self.wait = value, 0
-            return True
-        self.wait += 1
-        return False
-
-    @property
-    def exhausted(self) -> bool:
-        return self.wait >= self.patience
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        value = (logs or {}).get("val_accuracy")
-        if value is None or getattr(self.model, "_zoo_diverged", False):
-            return
-        if self._update(float(value)) and self.best_path is not None:
-            atomic_write(self.best_path, self.model_to_save.save)
-        if self.exhausted:
-            self.model.stop_training = True
-
-
-def _resolve_recipe(recipe: Any, zoo_name: str) -> Recipe:
-    if recipe is None:
-        return get_recipe(zoo_name)
-    if isinstance(recipe, str):
-        return get_recipe(recipe)
-    if isinstance(recipe, Recipe):
-        return recipe
-    raise InvalidTypeError(
-        "recipe must be a recipe name (see list_recipes()) or a Recipe. "
-        f"Received: recipe={recipe!r}"
-    )
 
 
 def fit(
@@ -373,6 +166,7 @@ def fit(
     Example:
         >>> history = fit_cifar10("resnet20_v1", epochs=1, checkpoint_dir="runs/r20")
     """
+    # Check the inputs and resolve the recipe: a typo fails before any data is loaded.
     zoo_name = _zoo_name(model_or_name, distribution)
     dataset = check_dataset(dataset)
     recipe = _resolve_recipe(recipe, zoo_name)
@@ -397,11 +191,12 @@ def fit(
         if seed is not None:
             keras.utils.set_random_seed(seed)
         splits = _load_splits(recipe, data, validation_data, data_dir, allow_unit_range, dataset)
+        # Build and compile: the model, wrapped with augmentation and any preprocessing.
         model = _zoo_model(model_or_name, recipe, DATASETS[dataset][1])
         train_model, num_classes = _training_model(model, recipe, preprocessing, splits, seed)
         x, y, val = _labelled_arrays(splits, num_classes, batch_size, batch_shards(resolved))
-        steps_per_epoch = math.ceil(len(x) / batch_size)
-        _compile(train_model, recipe, steps_per_epoch, epochs, steps_per_execution)
+        _compile(train_model, recipe, math.ceil(len(x) / batch_size), epochs, steps_per_execution)
+        # Start fresh or resume: the folder's state restores the weights and optimizer.
         run = open_run(
             checkpoint_dir=checkpoint_dir,
             csv_log=csv_log,
@@ -414,24 +209,20 @@ def fit(
             y=y,
             seed=seed,
         )
-        batches = _EpochBatches(
-            x, keras.utils.to_categorical(y, num_classes), batch_size, seed=run.rng_seed
-        )
-        guard = _DivergenceGuard()
-        selection = _selection_on_validation(recipe, val, run, model)
-        all_callbacks = _run_callbacks(
-            run, batches, callbacks, guard, selection, model, seed, tensorboard_dir
-        )
-        initial_epoch = _first_epoch(run, selection, epochs, model.name, checkpoint_dir)
-        history = train_model.fit(
-            _tf_batches(batches) if keras.backend.backend() == "tensorflow" else batches,
+        # Train, then finish: the whole run's history, or an error if it diverged.
+        history, guard = _train(
+            train_model,
+            model,
+            run,
+            recipe,
+            (x, keras.utils.to_categorical(y, num_classes)),
+            val,
             epochs=epochs,
-            initial_epoch=initial_epoch,
-            shuffle=False,  # the batches come in each epoch's own order
-            validation_data=val,
-            validation_batch_size=batch_size,
-            callbacks=all_callbacks,
+            batch_size=batch_size,
+            callbacks=callbacks,
+            seed=seed,
             verbose=verbose,
+            tensorboard_dir=tensorboard_dir,
         )
     return _finish(history, run, recipe, model, guard, splits.selects_on_test_set, len(x))
 
@@ -454,6 +245,27 @@ def _zoo_name(model_or_name: Any, distribution: Any) -> str:
     raise InvalidTypeError(
         f"model_or_name must be a zoo model name or a keras.Model. "
         f"Received: model_or_name={model_or_name!r}"
+    )
+
+
+def _resolve_recipe(recipe: Any, zoo_name: str) -> Recipe:
+    """The recipe to train with; a model not named after a zoo model has no default one
+    (its architecture, and so its fitting optimizer and schedule, are unknown)."""
+    if recipe is None:
+        if zoo_name not in list_models():
+            raise InvalidArgumentError(
+                f"Model {zoo_name!r} is not a zoo model, so it has no default recipe: pass "
+                f"recipe= one of {', '.join(list_recipes())} (or a Recipe). "
+                f"Received: model.name={zoo_name!r}, recipe=None"
+            )
+        return get_recipe(zoo_name)
+    if isinstance(recipe, str):
+        return get_recipe(recipe)
+    if isinstance(recipe, Recipe):
+        return recipe
+    raise InvalidTypeError(
+        "recipe must be a recipe name (see list_recipes()) or a Recipe. "
+        f"Received: recipe={recipe!r}"
     )
 
 
@@ -622,6 +434,26 @@ def _training_model(
     return train_model, num_classes
 
 
+def augmentation_layers(augmentation: Augmentation, seed: int | None = None) -> list[keras.Layer]:
+    """Returns the layers applying a recipe's augmentation (random only in training)."""
+    if not augmentation.enabled:
+        return []
+    return [
+        RandomAugment(
+            horizontal_flip=augmentation.horizontal_flip,
+            shift=augmentation.shift,
+            rotation_degrees=augmentation.rotation_degrees,
+            fill_mode=augmentation.fill_mode,
+            fill_value=augmentation.fill_value,
+            integer_shift=augmentation.integer_shift,
+            cutout_size=augmentation.cutout_size,
+            cutout_value=augmentation.cutout_value,
+            seed=seed,
+            name="augment",
+        )
+    ]
+
+
 def _labelled_arrays(
     splits: _Splits, num_classes: int, batch_size: int, shards: int
 ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None]:
@@ -657,7 +489,8 @@ def _compile(
     steps_per_execution: int,
 ) -> None:
     """Compiles with the recipe's optimizer, its schedule stepped per batch (so its epoch
-    boundaries hold whatever ``epochs`` is) and its label smoothing."""
+    boundaries hold whatever ``epochs`` is) and its label smoothing, the loss taking logits
+    from a model that ends in them (``classifier_activation=None``, a new ``Dense`` head)."""
     optimizer = getattr(keras.optimizers, recipe.optimizer)(
         learning_rate=RecipeSchedule.from_recipe(
             recipe.schedule, steps_per_epoch=steps_per_epoch, epochs=epochs
@@ -666,10 +499,49 @@ def _compile(
     )
     train_model.compile(
         optimizer=optimizer,
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=recipe.label_smoothing),
+        loss=keras.losses.CategoricalCrossentropy(
+            from_logits=outputs_logits(train_model), label_smoothing=recipe.label_smoothing
+        ),
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )
+
+
+def _train(
+    train_model: keras.Model,
+    model: keras.Model,
+    run: RunStart,
+    recipe: Recipe,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray] | None,
+    *,
+    epochs: int,
+    batch_size: int,
+    callbacks: Sequence[keras.callbacks.Callback],
+    seed: int | None,
+    verbose: str | int,
+    tensorboard_dir: str | os.PathLike | None,
+) -> tuple[keras.callbacks.History, DivergenceGuard]:
+    """Trains from the run's first epoch not completed (none for a run that already ended),
+    each epoch's batches in the order drawn from the run's seed; returns Keras's history of
+    this call and the divergence guard that watched it."""
+    batches = EpochBatches(*train, batch_size, seed=run.rng_seed)
+    guard = DivergenceGuard()
+    selection = _selection_on_validation(recipe, val, run, model)
+    all_callbacks = _run_callbacks(
+        run, batches, callbacks, guard, selection, model, seed, tensorboard_dir
+    )
+    history = train_model.fit(
+        tf_batches(batches) if keras.backend.backend() == "tensorflow" else batches,
+        epochs=epochs,
+        initial_epoch=_first_epoch(run, selection, epochs, model.name),
+        shuffle=False,  # the batches come in each epoch's own order
+        validation_data=val,
+        validation_batch_size=batch_size,
+        callbacks=all_callbacks,
+        verbose=verbose,
+    )
+    return history, guard
 
 
 def _selection_on_validation(
@@ -677,12 +549,12 @@ def _selection_on_validation(
     val: tuple[np.ndarray, np.ndarray] | None,
     run: RunStart,
     model: keras.Model,
-) -> _SelectOnValidation | None:
+) -> SelectOnValidation | None:
     """Early stopping and best-model saving for a recipe that asks for them (None
     otherwise), primed with the completed epochs' accuracies so a resume keeps its count."""
     if recipe.early_stopping_patience is None or val is None:
         return None
-    return _SelectOnValidation(
+    return SelectOnValidation(
         recipe.early_stopping_patience,
         run.previous.get("val_accuracy", []),
         None if run.directory is None else run.directory / BEST_FILE,
@@ -692,10 +564,10 @@ def _selection_on_validation(
 
 def _run_callbacks(
     run: RunStart,
-    batches: _EpochBatches,
+    batches: EpochBatches,
     user_callbacks: Sequence[keras.callbacks.Callback],
-    guard: _DivergenceGuard,
-    selection: _SelectOnValidation | None,
+    guard: DivergenceGuard,
+    selection: SelectOnValidation | None,
     model: keras.Model,
     seed: int | None,
     tensorboard_dir: str | os.PathLike | None,
@@ -707,13 +579,11 @@ def _run_callbacks(
     A resumed run's CSV log loses the rows of epochs logged but never checkpointed.
     """
     all_callbacks: list[keras.callbacks.Callback] = [
-        _EpochRandomness(run.rng_seed, batches, reseed_globals=seed is not None),
+        EpochRandomness(run.rng_seed, batches, reseed_globals=seed is not None),
         *user_callbacks,
     ]
-    if run.csv_log is not None:
-        if run.initial_epoch:
-            truncate_csv(run.csv_log, run.initial_epoch, run.csv_log_arg)
-        all_callbacks.append(_CSVLog(run.csv_log, run.initial_epoch > 0, run.csv_log_arg))
+    if run.history_log is not None:
+        all_callbacks.append(run.history_log.callback(run.initial_epoch))
     all_callbacks.append(guard)
     if selection is not None:
         all_callbacks.append(selection)
@@ -727,23 +597,19 @@ def _run_callbacks(
 
 
 def _first_epoch(
-    run: RunStart,
-    selection: _SelectOnValidation | None,
-    epochs: int,
-    model_name: str,
-    checkpoint_dir: str | os.PathLike | None,
+    run: RunStart, selection: SelectOnValidation | None, epochs: int, model_name: str
 ) -> int:
     """The epoch ``fit`` starts at: ``epochs`` for a run that already ended (it is returned
     without training), else the first epoch not completed."""
     exhausted = selection is not None and selection.exhausted
     if run.finished or (run.initial_epoch > 0 and exhausted):
-        logger.info("%s holds a finished run; returning it without training", checkpoint_dir)
+        logger.info("%s holds a finished run; returning it without training", run.directory)
         return epochs
     if run.initial_epoch:
         logger.info(
             "Resuming %s from %s after epoch %d of %d",
             model_name,
-            checkpoint_dir,
+            run.directory,
             run.initial_epoch,
             epochs,
         )
@@ -755,7 +621,7 @@ def _finish(
     run: RunStart,
     recipe: Recipe,
     model: keras.Model,
-    guard: _DivergenceGuard,
+    guard: DivergenceGuard,
     selects_on_test_set: bool,
     train_images: int,
 ) -> keras.callbacks.History:
@@ -779,7 +645,7 @@ def _finish(
 
 
 def _diverged_error(
-    guard: _DivergenceGuard, directory: Path | None, model: keras.Model, recipe: Recipe
+    guard: DivergenceGuard, directory: Path | None, model: keras.Model, recipe: Recipe
 ) -> TrainingDivergedError:
     """The error for a diverged run, saying what a rerun can start from."""
     what = "the loss was" if guard.bad_loss else "the weights were"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -17,23 +18,71 @@ from keras_cifar_zoo.errors import (
 from keras_cifar_zoo.preprocessing import LAYER_NAME, Preprocessing
 
 
+def nested_layers(model: keras.Model) -> Iterator[keras.Layer]:
+    """Every layer of ``model``, those of the models nested in it included (depth first): a
+    zoo model used as the base of a transfer-learning wrapper keeps its layers there."""
+    for layer in getattr(model, "layers", ()):
+        yield layer
+        if isinstance(layer, keras.Model):
+            yield from nested_layers(layer)
+
+
+def has_preprocessing_layer(model: keras.Model) -> bool:
+    """Whether ``model`` or a model nested in it applies its own preprocessing layer."""
+    return any(layer.name == LAYER_NAME for layer in nested_layers(model))
+
+
+def _output_layer(model: keras.Model) -> keras.Layer | None:
+    """The layer that computes the model's single output, looked up inside a nested model
+    that produces it; None when the graph is unknown (a subclassed model)."""
+    try:
+        outputs = model.outputs
+    except (AttributeError, ValueError):
+        return None
+    if not isinstance(outputs, (list, tuple)) or len(outputs) != 1:
+        return None
+    history = getattr(outputs[0], "_keras_history", None)
+    layer = getattr(history, "operation", None)
+    if isinstance(layer, keras.Model):
+        return _output_layer(layer)
+    return layer if isinstance(layer, keras.Layer) else None
+
+
+# Layers that compute an affine map of their input: ending in one, a classifier outputs logits.
+_AFFINE_LAYERS = (keras.layers.BatchNormalization, keras.layers.Rescaling)
+
+
+def outputs_logits(model: keras.Model) -> bool:
+    """Whether the model's output layer computes logits rather than class probabilities: a
+    layer without an activation (``Dense(n)``, ``classifier_activation=None``) or an affine
+    one. A softmax, another activation or a graph that cannot be read count as
+    probabilities, which :func:`check_classifier` and ``evaluate`` then check."""
+    layer = _output_layer(model)
+    if layer is None or isinstance(layer, keras.layers.Softmax):
+        return False
+    if isinstance(layer, _AFFINE_LAYERS):
+        return True
+    return getattr(layer, "activation", None) is keras.activations.linear
+
+
 def resolve_preprocessing(
     model: keras.Model, preprocessing: Preprocessing | None
 ) -> Preprocessing | None:
     """Returns the preprocessing a caller must apply before ``model``, or None if the model
-    has its ``preprocessing`` layer baked in."""
+    (or a model nested in it, such as a zoo base under a new head) has its ``preprocessing``
+    layer baked in."""
     if preprocessing is not None and not isinstance(preprocessing, Preprocessing):
         raise InvalidTypeError(
             "preprocessing must be a keras_cifar_zoo.Preprocessing record such as "
             "model_info(name).preprocessing. "
             f"Received: preprocessing={preprocessing!r}"
         )
-    if any(layer.name == LAYER_NAME for layer in model.layers):
+    if has_preprocessing_layer(model):
         if preprocessing is not None:
             raise InvalidArgumentError(
-                f"Model {model.name!r} already has a '{LAYER_NAME}' layer; passing preprocessing "
-                "as well would apply it twice. Drop the preprocessing argument. "
-                f"Received: preprocessing={preprocessing.name!r}"
+                f"Model {model.name!r} already has a '{LAYER_NAME}' layer (in itself or a "
+                "model nested in it); passing preprocessing as well would apply it twice. "
+                f"Drop the preprocessing argument. Received: preprocessing={preprocessing.name!r}"
             )
         return None
     if preprocessing is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import json
@@ -17,13 +16,13 @@ import numpy as np
 
 from keras_cifar_zoo.errors import InvalidArgumentError
 from keras_cifar_zoo.training.checkpoints import (
-    atomic_write,
     make_folder,
     read_state,
     remove_stale_temporaries,
     restore_state,
     write_state,
 )
+from keras_cifar_zoo.training.history_log import HistoryLog
 from keras_cifar_zoo.training.recipes import Recipe
 
 # Recipe fields a resume does not compare: names and prose, or overridden by fit's arguments.
@@ -36,8 +35,8 @@ class RunStart:
 
     Attributes:
         directory: The checkpoint folder, or None when nothing is saved.
-        csv_log: Where the per-epoch CSV log goes (``directory/history.csv`` by default).
-        csv_log_arg: The argument a CSV write error names: ``csv_log`` or ``checkpoint_dir``.
+        history_log: Where the per-epoch CSV log goes (``directory/history.csv`` by
+            default), or None when there is none.
         rng_seed: The seed every epoch's randomness derives from: ``seed``, or one drawn for
             an unseeded run and kept in its state so that its resume is exact too.
         run_info: The settings stored with every checkpoint (None without a folder).
@@ -49,8 +48,7 @@ class RunStart:
     """
 
     directory: Path | None
-    csv_log: Path | None
-    csv_log_arg: str
+    history_log: HistoryLog | None
     rng_seed: int
     run_info: dict[str, Any] | None
     initial_epoch: int
@@ -82,13 +80,11 @@ def open_run(
         InvalidArgumentError: If the folder holds a run with other settings.
     """
     rng_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
-    csv_log_arg = "csv_log" if csv_log is not None else "checkpoint_dir"
-    csv_path = None if csv_log is None else Path(csv_log)
     if checkpoint_dir is None:
-        return RunStart(None, csv_path, csv_log_arg, rng_seed, None, 0, False, {})
+        return RunStart(None, HistoryLog.for_run(csv_log, None), rng_seed, None, 0, False, {})
     directory = Path(checkpoint_dir)
     _make_folder(directory)
-    csv_path = directory / "history.csv" if csv_path is None else csv_path
+    history_log = HistoryLog.for_run(csv_log, directory)
     settings = {
         "model": model_name,
         "recipe": recipe.name,
@@ -116,9 +112,9 @@ def open_run(
                 "history": {},
             },
         )
-        return RunStart(directory, csv_path, csv_log_arg, rng_seed, run_info, 0, False, {})
+        return RunStart(directory, history_log, rng_seed, run_info, 0, False, {})
     initial_epoch = restore_state(train_model, directory, state)
-    previous = state.get("history") or _load_history(csv_path)
+    previous = state.get("history") or history_log.read()
     previous = {
         k: list(v[:initial_epoch]) + [math.nan] * (initial_epoch - len(v))
         for k, v in previous.items()
@@ -129,8 +125,7 @@ def open_run(
         wall_time_s = 0.0
     return RunStart(
         directory,
-        csv_path,
-        csv_log_arg,
+        history_log,
         rng_seed,
         run_info,
         initial_epoch,
@@ -197,40 +192,6 @@ def _differences(saved: dict[str, Any], settings: dict[str, Any]) -> tuple[list[
             there.append(f"{key}={saved[key]!r}")
             here.append(f"{key}={value!r}")
     return there, here
-
-
-def _load_history(path: Path) -> dict[str, list[float]]:
-    """The metrics a CSV log holds: the fallback when the state file holds no history."""
-    if not path.is_file():
-        return {}
-    with path.open() as f:
-        rows = list(csv.DictReader(f))
-    columns = [k for k in (rows[0] if rows else {}) if k != "epoch"]
-    # CSVLogger writes "NA" for a metric an epoch did not log
-    return {k: [float(r[k]) if r[k] not in ("", "NA") else math.nan for r in rows] for k in columns}
-
-
-def truncate_csv(path: Path, epochs: int, arg: str) -> None:
-    """Keeps the header and the rows of the first ``epochs`` epochs (a killed run may have
-    logged an epoch it did not checkpoint)."""
-    if not path.is_file():
-        return
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows or "epoch" not in rows[0]:
-        return
-    column = rows[0].index("epoch")
-    kept = [rows[0]] + [
-        r for r in rows[1:] if r and r[column].isdigit() and int(r[column]) < epochs
-    ]
-    if len(kept) == len(rows):
-        return
-
-    def write(tmp: Path) -> None:
-        with tmp.open("w", newline="") as f:
-            csv.writer(f).writerows(kept)
-
-    atomic_write(path, write, arg)
 
 
 def merge_history(
