@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import keras
 import pytest
-from jax_rerun import JAX_MISSING, pytest_under_jax
+from helpers.jax_rerun import JAX_MISSING, pytest_under_jax
 
 from keras_cifar_zoo import list_models
 

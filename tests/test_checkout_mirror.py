@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hub_stand_in import HubStandIn
+from helpers.hub_stand_in import HubStandIn
 
 from keras_cifar_zoo import HubError, load_model
 from keras_cifar_zoo.cli import main

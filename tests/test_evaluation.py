@@ -372,6 +372,7 @@ def test_logits_are_turned_into_probabilities():
         predict(logits, x, preprocessing=RAW).probabilities,
         predict(softmax, x, preprocessing=RAW).probabilities,
         rtol=1e-5,
+        atol=1e-7,
     )
     result = evaluate(logits, data=(x, labels), preprocessing=RAW)
     expected = evaluate(softmax, data=(x, labels), preprocessing=RAW)

@@ -13,10 +13,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-import hub_stand_in
 import keras
 import numpy as np
 import pytest
+from helpers import hub_stand_in
 
 from keras_cifar_zoo import (
     InvalidArgumentError,

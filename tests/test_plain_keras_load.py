@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hub_stand_in import HubStandIn
+from helpers.hub_stand_in import HubStandIn
 
 from keras_cifar_zoo import load_model
 from keras_cifar_zoo.weights.manifest import load_manifest

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from run_records import RUN, same_result
+from helpers.run_records import RUN, same_result
 
 from keras_cifar_zoo import load_model
 from keras_cifar_zoo.publish import publish

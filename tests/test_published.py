@@ -15,9 +15,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import hub_stand_in
 import pytest
-from hub_stand_in import HubStandIn
+from helpers import hub_stand_in
+from helpers.hub_stand_in import HubStandIn
 
 from keras_cifar_zoo import (
     evaluate,

@@ -16,10 +16,10 @@ import socket
 import time
 from pathlib import Path
 
-import hub_stand_in
 import numpy as np
 import pytest
-from run_records import RUN, same_result
+from helpers import hub_stand_in
+from helpers.run_records import RUN, same_result
 
 from keras_cifar_zoo import (
     CorruptDatasetError,

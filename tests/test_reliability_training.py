@@ -20,7 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
-from tiny_training import BATCH, IMAGES, STEPS, tiny_recipe
+from helpers.tiny_training import BATCH, IMAGES, STEPS, tiny_recipe
 
 from keras_cifar_zoo import (
     Augmentation,
@@ -541,7 +541,7 @@ def small_disk(tmp_path):
 @pytest.mark.slow
 def test_a_full_disk_ends_in_a_write_error_not_a_crash(small_disk):
     """A real full disk: HDF5 crashed the process there (segmentation fault) before."""
-    import training_worker as worker
+    from helpers import training_worker as worker
 
     folder = small_disk / "run"
     done = subprocess.run(

@@ -14,8 +14,8 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from helpers.tiny_training import BATCH, IMAGES, STEPS, tiny_recipe
 from keras import ops
-from tiny_training import BATCH, IMAGES, STEPS, tiny_recipe
 
 from keras_cifar_zoo import (
     Augmentation,

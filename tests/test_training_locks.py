@@ -16,7 +16,7 @@ from pathlib import Path
 import filelock
 import keras
 import pytest
-import training_worker as worker
+from helpers import training_worker as worker
 
 from keras_cifar_zoo import CheckpointBusyError, ZooError
 from keras_cifar_zoo.training.plan import run_plan

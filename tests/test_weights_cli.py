@@ -7,10 +7,10 @@ import socket
 import time
 from pathlib import Path
 
-import hub_stand_in
 import pytest
-from hub_stand_in import HubStandIn
-from run_records import RUN, same_result
+from helpers import hub_stand_in
+from helpers.hub_stand_in import HubStandIn
+from helpers.run_records import RUN, same_result
 
 from keras_cifar_zoo.cli import main
 from keras_cifar_zoo.data import describe_copy

@@ -14,9 +14,9 @@ import time
 from pathlib import Path
 from typing import ClassVar
 
-import hub_stand_in
 import pytest
-from hub_stand_in import HubStandIn, add_file, blob_files, cached_files, repo_commit
+from helpers import hub_stand_in
+from helpers.hub_stand_in import HubStandIn, add_file, blob_files, cached_files, repo_commit
 
 from keras_cifar_zoo.errors import (
     HubError,

@@ -9,10 +9,10 @@ import re
 from pathlib import Path
 
 import h5py
-import hub_stand_in
 import keras
 import numpy as np
 import pytest
+from helpers import hub_stand_in
 
 from keras_cifar_zoo import load_model
 from keras_cifar_zoo.errors import (

@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 import h5py
-import hub_stand_in
 import keras
 import numpy as np
 import pytest
-from hub_stand_in import HubStandIn, repo_commit
+from helpers import hub_stand_in
+from helpers.hub_stand_in import HubStandIn, repo_commit
 
 from keras_cifar_zoo import load_model
 from keras_cifar_zoo.errors import (

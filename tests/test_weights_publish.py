@@ -8,14 +8,14 @@ import os
 import re
 from pathlib import Path
 
-import hub_stand_in
 import huggingface_hub
 import keras
 import numpy as np
 import pytest
 import yaml
-from hub_stand_in import HubStandIn
-from run_records import RUN  # placeholders: only temporary manifests hold them
+from helpers import hub_stand_in
+from helpers.hub_stand_in import HubStandIn
+from helpers.run_records import RUN  # placeholders: only temporary manifests hold them
 
 from keras_cifar_zoo import load_model
 from keras_cifar_zoo.errors import InvalidArgumentError, WeightsMismatchError

@@ -94,7 +94,7 @@ def test_a_classifier_that_cannot_take_another_size_is_refused_before_any_fetch(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uint8_images
 ):
     import keras
-    from run_records import RUN, same_result
+    from helpers.run_records import RUN, same_result
 
     from keras_cifar_zoo.publish import publish
 

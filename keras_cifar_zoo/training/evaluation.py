@@ -166,8 +166,10 @@ def evaluate(
     """Measures a model on the CIFAR-10 or CIFAR-100 test set, or on given data.
 
     Args:
-        model: A model taking raw images (with its ``preprocessing`` layer) or a zoo model
-            built with ``include_preprocessing=False``.
+        model: A model taking raw images (with its ``preprocessing`` layer, or a zoo model
+            nested in it with the layer) or a zoo model built with
+            ``include_preprocessing=False``; its output layer may end in a softmax or in
+            logits (``classifier_activation=None``, a ``Dense`` head without activation).
         data: ``(images, labels)``; default: the 10,000 test images of ``dataset``.
         batch_size: Inference batch size.
         preprocessing: For a model without a ``preprocessing`` layer that is not named
@@ -256,7 +258,8 @@ class Predictions:
     Attributes:
         class_indices: Predicted class per image, shape (N,).
         class_names: Predicted class name per image.
-        probabilities: Softmax output, shape (N, num_classes).
+        probabilities: Class probabilities, shape (N, num_classes): the model's softmax
+            output, or the softmax of the logits of a model ending without one.
     """
 
     class_indices: np.ndarray

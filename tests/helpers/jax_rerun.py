@@ -1,7 +1,7 @@
 """Reruns tests under the JAX backend in one process of their own (the backend is fixed at
 import, so the TensorFlow run cannot switch it).
 
-Test modules import it directly: ``from jax_rerun import JAX_MISSING, pytest_under_jax``.
+Test modules import it directly: ``from helpers.jax_rerun import JAX_MISSING, pytest_under_jax``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 JAX_MISSING = importlib.util.find_spec("jax") is None
 """True when JAX is not installed (the reruns then skip)."""

@@ -1,6 +1,6 @@
 """Training runs in a process of their own, for the tests that kill them or fill their disk.
 
-``python tests/training_worker.py MODE FOLDER`` with MODE:
+``python tests/helpers/training_worker.py MODE FOLDER`` with MODE:
 
 - ``hold-fit``: trains :func:`train` in FOLDER, prints ``ready`` once epoch 1 is checkpointed,
   then waits in epoch 2 until killed;
@@ -48,8 +48,7 @@ def model(name: str = "tiny", width: int = 0) -> keras.Model:
 
 def train(folder: Path, *, name: str = "tiny", seed: int = 0, width: int = 0, callbacks=()):
     """Two epochs of a tiny model, 4 steps each, checkpointed in ``folder``."""
-    from tiny_training import tiny_recipe
-
+    from helpers.tiny_training import tiny_recipe
     from keras_cifar_zoo import fit_cifar10
     from keras_cifar_zoo.preprocessing import RESCALE_0_1
 
@@ -128,4 +127,6 @@ def main(mode: str, folder: Path) -> None:
 
 
 if __name__ == "__main__":
+    # Run as a script, it imports the other helpers as the tests do: from the tests folder.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     main(sys.argv[1], Path(sys.argv[2]))

@@ -15,7 +15,7 @@ Faults for tests: ``truncate`` (announce the full length, send half, close, ever
 (same length, one byte changed), a delay per GET, and holding GETs back until several clients
 have asked, so that concurrent downloads really overlap.
 
-Test modules import the fixtures directly: ``from hub_stand_in import hub_env, hub_server``.
+Test modules import the fixtures directly: ``from helpers.hub_stand_in import hub_env, hub_server``.
 """
 
 from __future__ import annotations

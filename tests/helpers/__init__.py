@@ -1,0 +1,2 @@
+"""Modules the tests share (a hub stand-in, tiny training settings, run records, the JAX
+rerun, the training worker process): imported as ``helpers.<module>``, never collected."""
