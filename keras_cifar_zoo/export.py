@@ -23,7 +23,6 @@ import importlib.util
 import logging
 import os
 import shutil
-import sys
 import tempfile
 import time
 import warnings
@@ -66,14 +65,9 @@ _IN_EXTRA = {"tf2onnx", "onnx"}  # packages that `pip install keras-cifar-zoo[ex
 
 
 def _received(option: str, value: Any) -> str:
-    """``path='x'`` in Python; ``--out 'x'`` while a command runs (see ``command_line_flags``).
-
-    The spelling lives in :mod:`keras_cifar_zoo.weights.hub`, which imports Keras; it is used
-    only once something else has imported it, so that parsing a command line stays cheap.
-    """
+    """``path='x'``, a path shown as the string it was given."""
     shown = str(value) if isinstance(value, os.PathLike) else value
-    hub = sys.modules.get("keras_cifar_zoo.weights.hub")
-    return f"{option}={shown!r}" if hub is None else hub.received(option, shown)
+    return f"{option}={shown!r}"
 
 
 def check_format(format: Any) -> str:
@@ -228,7 +222,7 @@ def export_model(
 
     import keras
 
-    from keras_cifar_zoo import load_model, model_info
+    from keras_cifar_zoo.zoo import load_model, model_info
 
     model_info(name)  # an unknown name is refused before packages, weights or building
     check_packages(format, keras.backend.backend())

@@ -172,3 +172,41 @@ def test_the_run_record_keys_are_defined_once():
         if len(named) >= 4:
             offenders[str(path.relative_to(PACKAGE.parent))] = sorted(named)
     assert offenders == {}
+
+
+def test_only_the_cli_spells_the_hub_flags():
+    """The library names its keyword arguments (``hub_dir=PATH``); the command line translates
+    them into its flags (``--hub-dir PATH``), so no module below it may know their spelling."""
+    from keras_cifar_zoo.cli._args import HUB_FLAGS
+
+    flags = sorted(spelling.split()[0] for spelling in HUB_FLAGS.values())
+    assert "--hub-dir" in flags and "--offline" in flags
+    spelled = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if not path.is_relative_to(PACKAGE / "cli"):
+            text = path.read_text(encoding="utf-8")
+            if found := [flag for flag in flags if flag in text]:
+                spelled[str(path.relative_to(PACKAGE.parent))] = found
+    assert spelled == {}
+
+
+def test_no_module_imports_the_package_root_but_the_cli():
+    """``keras_cifar_zoo/__init__.py`` imports everything lazily from the modules below it; a
+    module importing a name from it (``__version__``, ``load_model``) reaches back up."""
+    upward = {}
+    for module, path in sorted(MODULES.items()):
+        if module == "keras_cifar_zoo" or module.startswith(
+            ("keras_cifar_zoo.cli", "keras_cifar_zoo.__main__")
+        ):
+            continue
+        for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name == "keras_cifar_zoo"]
+            elif isinstance(node, ast.ImportFrom) and node.module == "keras_cifar_zoo":
+                # `from keras_cifar_zoo import registry` names a module, not the root's attribute
+                names = [a.name for a in node.names if f"keras_cifar_zoo.{a.name}" not in MODULES]
+            else:
+                continue
+            if names:
+                upward.setdefault(module, []).extend(names)
+    assert upward == {}

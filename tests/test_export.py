@@ -281,16 +281,16 @@ def test_litert_runs_in_the_litert_interpreter(tmp_path: Path, monkeypatch):
 
 def _capture_model(monkeypatch) -> list:
     """Makes export_model's load_model keep the model it builds; returns the list it fills."""
-    import keras_cifar_zoo
+    from keras_cifar_zoo import zoo
 
-    original = keras_cifar_zoo.load_model
+    original = zoo.load_model
     built: list = []
 
     def keep(*args, **kwargs):
         built.append(original(*args, **kwargs))
         return built[-1]
 
-    monkeypatch.setattr(keras_cifar_zoo, "load_model", keep)
+    monkeypatch.setattr(zoo, "load_model", keep)
     return built
 
 

@@ -37,7 +37,6 @@ from keras_cifar_zoo import (
 from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 from keras_cifar_zoo.publish import publish
 from keras_cifar_zoo.registry import build_model
-from keras_cifar_zoo.weights import hub
 from keras_cifar_zoo.weights.manifest import load_manifest
 
 hub_env = hub_stand_in.hub_env  # fixture: fresh caches, no mirror, no manifest override
@@ -502,28 +501,6 @@ def test_weights_that_fit_log_no_warning(tmp_path: Path, caplog: pytest.LogCaptu
     with caplog.at_level(logging.INFO, logger="keras_cifar_zoo"):
         load_model(NAME, weights=tmp_path / "w.weights.h5")
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
-
-
-def test_library_errors_are_spelled_for_the_command_line_inside_its_context(
-    tmp_path: Path, published: dict
-):
-    (tmp_path / "old-mirror").mkdir()
-    flags = {"hub_dir": "--hub-dir PATH", "local_files_only": "--offline"}
-    with hub.command_line_flags(flags), pytest.raises(HubError) as caught:
-        download_weights(
-            NAME,
-            hub_dir=tmp_path / "old-mirror",
-            manifest=published["manifest"],
-            local_files_only=True,
-        )
-    message = str(caught.value)
-    assert "(--offline or HF_HUB_OFFLINE=1)" in message and "leave out --hub-dir and" in message
-    assert "hub_dir=" not in message and "local_files_only" not in message
-    with hub.command_line_flags({}), pytest.raises(HubError) as caught:  # no --hub-dir here
-        download_weights(NAME, manifest=published["manifest"], local_files_only=True)
-    assert "use a local mirror (KERAS_CIFAR_ZOO_HUB=PATH)" in str(caught.value)
-    with pytest.raises(HubError, match=r"hub_dir=PATH or KERAS_CIFAR_ZOO_HUB=PATH"):  # reset
-        download_weights(NAME, manifest=published["manifest"], local_files_only=True)
 
 
 def test_every_error_here_is_also_the_builtin_callers_expect():

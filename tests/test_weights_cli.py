@@ -256,3 +256,62 @@ def test_publish_root_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFix
     argv = ["publish", NAME, "--checkpoint", "w.weights.h5", "--root", str(tmp_path / "root")]
     assert main(argv) == 2
     assert "argument --root: " in capsys.readouterr().err
+
+
+def test_library_messages_name_the_running_commands_flags(tmp_path: Path):
+    """The library spells its keyword arguments; the command line says its flags instead, or
+    only the environment variable where the command has no flag for the setting."""
+    from keras_cifar_zoo.cli import build_parser, command_line_message
+
+    download = build_parser().parse_args(["download", NAME, "--hub-dir", "/m", "--offline"])
+    assert command_line_message(
+        "Not in the cache and downloads are off (local_files_only=True or HF_HUB_OFFLINE=1): "
+        "use a local mirror (hub_dir=PATH or KERAS_CIFAR_ZOO_HUB=PATH) or a local copy "
+        "(imagenet_weights=PATH or KERAS_CIFAR_ZOO_IMAGENET=PATH), or leave out hub_dir=.\n"
+        "Point cache_dir=PATH or HF_HUB_CACHE=PATH at a folder, pass such a URL as endpoint= "
+        "(HF_HUB_OFFLINE=1 uses only the cache). Received: hub_dir='/m', cache_dir=None",
+        download,
+    ) == (
+        "Not in the cache and downloads are off (--offline or HF_HUB_OFFLINE=1): use a local "
+        "mirror (--hub-dir PATH or KERAS_CIFAR_ZOO_HUB=PATH) or a local copy "
+        "(KERAS_CIFAR_ZOO_IMAGENET=PATH), or leave out --hub-dir. Point --cache-dir PATH or "
+        "HF_HUB_CACHE=PATH at a folder, pass such a URL as --endpoint (HF_HUB_OFFLINE=1 uses "
+        "only the cache). Received: --hub-dir '/m', cache_dir=None"
+    )
+
+    info = build_parser().parse_args(["info", NAME])  # --hub-dir only
+    assert command_line_message(
+        "use a local mirror (hub_dir=PATH or KERAS_CIFAR_ZOO_HUB=PATH); point cache_dir=PATH or "
+        "HF_HUB_CACHE=PATH at a folder, or set local_files_only=True or HF_HUB_OFFLINE=1. "
+        "Received: hub_dir='/m'",
+        info,
+    ) == (
+        "use a local mirror (--hub-dir PATH or KERAS_CIFAR_ZOO_HUB=PATH); point "
+        "HF_HUB_CACHE=PATH at a folder, or set HF_HUB_OFFLINE=1. Received: hub_dir='/m'"
+    )
+
+    listing = build_parser().parse_args(["list"])  # a command with no flags= at all
+    text = "leave out hub_dir= (hub_dir=PATH or KERAS_CIFAR_ZOO_HUB=PATH). Received: hub_dir='x'"
+    assert command_line_message(text, listing) == (
+        "leave out hub_dir= (KERAS_CIFAR_ZOO_HUB=PATH). Received: hub_dir='x'"
+    )
+
+
+def test_a_value_of_the_librarys_own_keeps_its_keyword(tmp_path: Path):
+    """``export`` calls the library's ``path`` ``--out``, but a cached file's ``path`` in an
+    integrity error is not the one the user gave: only the given value becomes the flag."""
+    from keras_cifar_zoo.cli import build_parser, command_line_message
+
+    out = tmp_path / "m.onnx"
+    argv = ["export", NAME, "--weights", "cifar10", "--format", "onnx", "--out", str(out)]
+    export = build_parser().parse_args(argv)
+    blob = "Integrity check failed for x: expected sha256 0, got 1. Received: path='/c/blob'"
+    assert command_line_message(blob, export) == blob
+    assert command_line_message(
+        "A onnx export is a file: choose format='litert' or a folder name. "
+        f"Received: path={str(out)!r}, format='onnx'",
+        export,
+    ) == (
+        "A onnx export is a file: choose --format 'litert' or a folder name. "
+        f"Received: --out {str(out)!r}, --format 'onnx'"
+    )

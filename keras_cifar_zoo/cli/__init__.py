@@ -32,6 +32,7 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from keras_cifar_zoo import __version__
+from keras_cifar_zoo.cli._args import LIBRARY_SETTINGS
 from keras_cifar_zoo.errors import ZooError, write_failure_fix
 
 PROG = "keras-cifar-zoo"
@@ -186,13 +187,39 @@ def _import_keras() -> None:
         ) from exc
 
 
-@contextlib.contextmanager
-def _flags(args: argparse.Namespace) -> Iterator[None]:
-    """Makes library errors name this command's flags (``--hub-dir``), not keywords."""
-    from keras_cifar_zoo.weights import hub
+def command_line_message(message: str, args: argparse.Namespace) -> str:
+    """A library message spelled for this command line: the library names its keyword
+    arguments, the user typed flags.
 
-    with hub.command_line_flags(getattr(args, "flags", {})):
-        yield
+    ``args.flags`` maps each keyword the command exposes to its flag. ``hub_dir=PATH or
+    KERAS_CIFAR_ZOO_HUB=PATH`` becomes ``--hub-dir PATH or KERAS_CIFAR_ZOO_HUB=PATH``, or only
+    the variable where the command has no such flag (``LIBRARY_SETTINGS`` in ``_args``);
+    ``leave out hub_dir=`` becomes ``leave out --hub-dir``. In the
+    ``Received:`` tail, ``hub_dir='x'`` becomes ``--hub-dir 'x'`` only where ``'x'`` is what was
+    given on the command line: the library shows values of its own under the same names (the
+    ``path`` of a cached file, while ``export`` calls its ``path`` ``--out``).
+    """
+    message = " ".join(message.split())
+    flags: dict[str, str] = getattr(args, "flags", None) or {}
+    for keyword, spelling in LIBRARY_SETTINGS.items():
+        said = rf"(?<![\w.]){re.escape(spelling)}"
+        if keyword in flags:
+            message = re.sub(said, lambda _, k=keyword: flags[k], message)
+        else:
+            message = re.sub(rf"{said} or (?=[A-Z][A-Z_]*=)", "", message)
+    head, sep, tail = message.rpartition(" Received: ")
+    if not sep:
+        head, tail = message, ""
+    for keyword, spelling in flags.items():
+        flag = spelling.split()[0]
+        said = rf"(?<![\w.]){keyword}="
+        value = getattr(args, flag.lstrip("-").replace("-", "_"), None)
+        if isinstance(value, (str, os.PathLike)):
+            given = repr(str(value))
+            tail = re.sub(said + re.escape(given), lambda _, f=flag, g=given: f"{f} {g}", tail)
+        head = re.sub(rf"{said}(?=['\"])", f"{flag} ", head)  # choose format='onnx'
+        head = re.sub(rf"{said}(?=[\s.,;:)]|$)", flag, head)  # leave out hub_dir=
+    return head + sep + tail
 
 
 def _error(message: object) -> None:
@@ -223,10 +250,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR if exc.code else 0
     try:
         _import_backend(args.verbose)
-        with _log_to_stderr(args), _flags(args):
+        with _log_to_stderr(args):
             return int(args.handler(args) or 0)
     except ZooError as exc:
-        _error(exc)
+        _error(command_line_message(str(exc), args))
         return EXIT_ERROR
     except UsageError as exc:  # a handler that checks its own arguments
         _error(exc)

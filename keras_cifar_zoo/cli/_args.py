@@ -84,6 +84,15 @@ HUB_FLAGS = {
 }
 """How the hub options are spelled on the command line, for error messages."""
 
+LIBRARY_SETTINGS = {
+    "hub_dir": "hub_dir=PATH",
+    "cache_dir": "cache_dir=PATH",
+    "imagenet_weights": "imagenet_weights=PATH",
+    "local_files_only": "local_files_only=True",
+}
+"""How library messages say to set an option (``hub_dir=PATH or KERAS_CIFAR_ZOO_HUB=PATH``);
+a command names its flag instead, or only the environment variable where it has no flag."""
+
 
 def add_dataset(parser: argparse.ArgumentParser, what: str) -> None:
     """``--dataset cifar10|cifar100`` (default cifar10); ``what`` says what it selects."""

@@ -18,17 +18,17 @@ which is no use on a machine without network.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import dataclasses
 import errno
+import functools
 import hashlib
+import importlib.metadata
 import logging
 import os
 import socket
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,64 +41,24 @@ logger = logging.getLogger(__name__)
 
 HUB_ENV = "KERAS_CIFAR_ZOO_HUB"
 DEFAULT_ENDPOINT = "https://huggingface.co"
-_TRUE = {"1", "on", "yes", "true"}
 _CHUNK = 1 << 20
 _PROBE_TIMEOUT = 5.0
 """Seconds to wait for the Hub's host to accept a connection before calling it unreachable."""
 
 
-# ---------------------------------------------------------------------------------------------
-# How the caller names an option in error messages
-
-
-_FLAGS: contextvars.ContextVar[Mapping[str, str] | None] = contextvars.ContextVar(
-    "keras_cifar_zoo_flags", default=None
-)
-_PYTHON = {"local_files_only": "local_files_only=True"}
-
-
-@contextlib.contextmanager
-def command_line_flags(flags: Mapping[str, str]) -> Iterator[None]:
-    """Makes error messages name options as a command does, for as long as the block runs.
-
-    Library messages say how to fix a problem in Python terms (``hub_dir=PATH``); a command
-    has no keyword arguments. ``flags`` maps each keyword the running command exposes to its
-    spelling there, e.g. ``{"hub_dir": "--hub-dir PATH", "local_files_only": "--offline"}``; a
-    keyword missing from it is named by its environment variable alone.
-    """
-    token = _FLAGS.set(dict(flags))
-    try:
-        yield
-    finally:
-        _FLAGS.reset(token)
-
-
-def how_to_set(option: str, env: str | None = None) -> str:
-    """How the caller sets ``option``, e.g. ``"hub_dir=PATH or KERAS_CIFAR_ZOO_HUB=PATH"``.
-
-    ``env`` is the environment variable alternative, spelled out (``"HF_HUB_OFFLINE=1"``).
-    Under :func:`command_line_flags` the keyword becomes the command's flag, or is left out.
-    """
-    flags = _FLAGS.get()
-    given = _PYTHON.get(option, f"{option}=PATH") if flags is None else flags.get(option)
-    return " or ".join(part for part in (given, env) if part) or f"{option}=PATH"
-
-
-def _flag(option: str) -> str:
-    """``hub_dir=`` in Python; the command's flag (``--hub-dir``) on the command line."""
-    flags = _FLAGS.get()
-    if flags is not None and flags.get(option):
-        return flags[option].split()[0]
-    return f"{option}="
-
-
-def received(option: str, value: Any) -> str:
-    """``hub_dir='x'`` in Python; ``--hub-dir 'x'`` on the command line."""
+def _received(option: str, value: Any) -> str:
+    """``hub_dir='x'``, a path shown as the string it was given."""
     shown = str(value) if isinstance(value, os.PathLike) else value
-    flags = _FLAGS.get()
-    if flags is not None and flags.get(option):
-        return f"{_flag(option)} {shown!r}"
     return f"{option}={shown!r}"
+
+
+@functools.cache
+def _library_version() -> str:
+    """The installed distribution's version, for huggingface_hub's user agent."""
+    try:
+        return importlib.metadata.version("keras-cifar-zoo")
+    except importlib.metadata.PackageNotFoundError:  # a checkout put on sys.path by hand
+        return "unknown"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -127,7 +87,10 @@ def offline_mode(local_files_only: bool | None = None) -> bool:
                 f"Received: local_files_only={local_files_only!r}"
             )
         return local_files_only
-    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in _TRUE
+    from huggingface_hub.constants import ENV_VARS_TRUE_VALUES
+
+    # huggingface_hub.constants.HF_HUB_OFFLINE is read once, at import: read it now, its way
+    return os.environ.get("HF_HUB_OFFLINE", "").upper() in ENV_VARS_TRUE_VALUES
 
 
 def hub_endpoint(endpoint: str | None = None) -> str:
@@ -168,7 +131,7 @@ class _Endpoint:
         if self.from_env:
             fix = "fix HF_ENDPOINT, or unset it to use https://huggingface.co"
         else:
-            fix = f"pass such a URL as {_flag('endpoint')}"
+            fix = "pass such a URL as endpoint="
         raise InvalidArgumentError(
             f"The Hub URL {self.url!r} is not an http:// or https:// URL such as "
             f"'https://huggingface.co': {fix} (HF_HUB_OFFLINE=1 uses only the cache). "
@@ -180,7 +143,8 @@ def _hub_cache(cache_dir: str | os.PathLike | None) -> tuple[Path, str]:
     """The huggingface_hub cache folder and where it was set, for messages."""
     check_path_option(cache_dir, "cache_dir", "a cache folder")
     if cache_dir is not None:
-        return Path(cache_dir).expanduser(), received("cache_dir", cache_dir)
+        return Path(cache_dir).expanduser(), _received("cache_dir", cache_dir)
+    # huggingface_hub.constants resolves these once, at import; the rules are its own, read now
     for var in ("HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
         if os.environ.get(var):
             return Path(os.environ[var]).expanduser(), f"{var}={os.environ[var]!r}"
@@ -203,7 +167,7 @@ def _usable_cache(cache_dir: str | os.PathLike | None) -> Path:
     if cache.exists() and not cache.is_dir():
         raise InvalidArgumentError(
             f"The huggingface_hub cache {cache} is a file, not a folder. Point "
-            f"{how_to_set('cache_dir', 'HF_HUB_CACHE=PATH')} at a folder. Received: {origin}"
+            f"cache_dir=PATH or HF_HUB_CACHE=PATH at a folder. Received: {origin}"
         )
     return cache
 
@@ -217,7 +181,7 @@ def keras_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """
     check_path_option(cache_dir, "cache_dir", "a cache folder")
     if cache_dir is not None:
-        base, origin = Path(cache_dir).expanduser(), received("cache_dir", cache_dir)
+        base, origin = Path(cache_dir).expanduser(), _received("cache_dir", cache_dir)
     elif os.environ.get("KERAS_HOME"):
         base = Path(os.environ["KERAS_HOME"]).expanduser()
         origin = f"KERAS_HOME={os.environ['KERAS_HOME']!r}"
@@ -228,7 +192,7 @@ def keras_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     if base.exists() and not base.is_dir():
         raise InvalidArgumentError(
             f"The Keras cache {base} is a file, not a folder. Point "
-            f"{how_to_set('cache_dir', 'KERAS_HOME=PATH')} at a folder. Received: {origin}"
+            f"cache_dir=PATH or KERAS_HOME=PATH at a folder. Received: {origin}"
         )
     if base.exists() and not os.access(base, os.W_OK):
         base = Path("/tmp") / ".keras"  # get_file falls back the same way
@@ -312,8 +276,8 @@ def find_mirror(
         fix = f"point {HUB_ENV} at such a folder, or unset it to use the Hugging Face Hub"
         shown = f"{HUB_ENV}={str(value)!r}"
     else:
-        fix = f"pass such a folder, or leave out {_flag('hub_dir')} to use the Hugging Face Hub"
-        shown = received("hub_dir", value)
+        fix = "pass such a folder, or leave out hub_dir= to use the Hugging Face Hub"
+        shown = _received("hub_dir", value)
     raise InvalidArgumentError(
         f"The hub mirror folder {folder} {state}; a mirror holds <repo_id>/<file> folders as "
         f"written by `keras-cifar-zoo publish`: {fix}. Received: {shown}"
@@ -491,7 +455,7 @@ class _Gap:
             return f"unset {HUB_ENV}"
         if self.origin == CHECKOUT:
             return f"set {HUB_ENV} to an empty string (no mirror)"
-        return f"leave out {_flag('hub_dir')}"
+        return "leave out hub_dir="
 
 
 def _sentence(text: str) -> str:
@@ -556,16 +520,14 @@ def _download(
     from huggingface_hub import errors as hf_errors
     from huggingface_hub.file_download import repo_folder_name
 
-    from keras_cifar_zoo import __version__
-
     offline = offline_mode(local_files_only)
     hub_url = _Endpoint.of(endpoint)
     url = hub_url.url
     cache = _usable_cache(cache_dir)
     label = f"{repo_id}/{file.name}@{revision}"
     received_ = f"Received: repo_id={repo_id!r}, filename={file.name!r}, {hub_url.shown()}"
-    off = how_to_set("local_files_only", "HF_HUB_OFFLINE=1")
-    mirror = f"use a local mirror ({how_to_set('hub_dir', f'{HUB_ENV}=PATH')})"
+    off = "local_files_only=True or HF_HUB_OFFLINE=1"
+    mirror = f"use a local mirror (hub_dir=PATH or {HUB_ENV}=PATH)"
     gap_note = f" {gap.lacks()}: {gap.update()} or {gap.drop()}." if gap else ""
 
     def failed(reason: str) -> HubError:
@@ -599,7 +561,7 @@ def _download(
             endpoint=url,
             token=token,
             library_name="keras-cifar-zoo",
-            library_version=__version__,
+            library_version=_library_version(),
         )
     except (hf_errors.LocalEntryNotFoundError, hf_errors.OfflineModeIsEnabled) as exc:
         if not offline:
@@ -637,7 +599,7 @@ def _download(
             raise HubError(
                 f"Cannot write {label} into the huggingface_hub cache {cache} "
                 f"({_one_line(denied)}): the folder is read-only or not yours. Use a writable "
-                f"cache: {how_to_set('cache_dir', 'HF_HUB_CACHE=PATH')}. {received_}"
+                f"cache: cache_dir=PATH or HF_HUB_CACHE=PATH. {received_}"
             ) from exc
         raise HubError(
             f"Downloading {label} failed: {_one_line(exc)}.{gap_note} {received_}"
@@ -765,8 +727,6 @@ def fetch_repo_records(
     import huggingface_hub
     from huggingface_hub import errors as hf_errors
 
-    from keras_cifar_zoo import __version__
-
     offline = offline_mode(local_files_only)
     url = hub_endpoint(endpoint)
     reachable: bool | None = None
@@ -793,7 +753,7 @@ def fetch_repo_records(
                         endpoint=url,
                         token=token,
                         library_name="keras-cifar-zoo",
-                        library_version=__version__,
+                        library_version=_library_version(),
                     )
                 )
             except (
@@ -847,11 +807,11 @@ def fetch_keras_file(
     if target.is_file():
         _verify(target, expected_hash, label=fname, algorithm=algorithm, in_cache=True)
         return target
-    local = how_to_set("imagenet_weights", "KERAS_CIFAR_ZOO_IMAGENET=PATH")
+    local = "imagenet_weights=PATH or KERAS_CIFAR_ZOO_IMAGENET=PATH"
     if offline_mode(local_files_only):
         raise HubError(
             f"{fname} is not in the Keras cache ({target.parent}) and downloads are off "
-            f"({how_to_set('local_files_only', 'HF_HUB_OFFLINE=1')}). Download it once with "
+            f"(local_files_only=True or HF_HUB_OFFLINE=1). Download it once with "
             "network access (`keras-cifar-zoo download MODEL --imagenet`), or use a local copy "
             f"({local}). Received: origin={origin!r}"
         )
@@ -862,8 +822,8 @@ def fetch_keras_file(
     except OSError as exc:
         raise HubError(
             f"Cannot create the Keras cache folder {target.parent}: {exc}. Point "
-            f"{how_to_set('cache_dir', 'KERAS_HOME=PATH')} at a writable folder. "
-            f"Received: {received('cache_dir', cache_dir)}"
+            "cache_dir=PATH or KERAS_HOME=PATH at a writable folder. "
+            f"Received: {_received('cache_dir', cache_dir)}"
         ) from exc
     logger.info("Downloading %s from %s", fname, origin)
     try:

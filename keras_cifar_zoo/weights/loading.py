@@ -33,7 +33,6 @@ from keras_cifar_zoo.preprocessing import (
     Preprocessing,
     named_preprocessing,
 )
-from keras_cifar_zoo.weights.hub import how_to_set
 
 logger = logging.getLogger(__name__)
 
@@ -270,10 +269,9 @@ def check_path(weights: str | os.PathLike) -> Path:
     if not name.endswith(CHECKPOINT_SUFFIXES):
         hint = ""
         if name.endswith(".h5"):
-            local = how_to_set("imagenet_weights", "KERAS_CIFAR_ZOO_IMAGENET=PATH")
             hint = (
                 " A legacy .h5 file of the Keras Applications VGG goes through "
-                f"weights='imagenet' with {local}."
+                "weights='imagenet' with imagenet_weights=PATH or KERAS_CIFAR_ZOO_IMAGENET=PATH."
             )
         raise InvalidArgumentError(
             f"Unsupported checkpoint file {name!r}: weights=PATH takes a file ending in "
