@@ -10,6 +10,7 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 from pathlib import Path
 
+import huggingface_hub.constants  # noqa: F401  # before a test sets HF_HUB_OFFLINE (read at import)
 import keras
 import numpy as np
 import pytest

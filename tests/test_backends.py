@@ -23,6 +23,7 @@ RERUN = (
 
 
 @pytest.mark.slow  # one subprocess, about 1.5 minutes on two CPU cores
+@pytest.mark.extended
 @pytest.mark.skipif(
     keras.backend.backend() != "tensorflow" or JAX_MISSING,
     reason="reruns the backend-sensitive tests under JAX from the TensorFlow run, when JAX "

@@ -122,6 +122,7 @@ def assert_uneven_batches_handled(seen: dict, stderr: str) -> None:
 
 
 @pytest.mark.slow  # a subprocess, 10-20 s here
+@pytest.mark.extended
 def test_tensorflow_mirrored_strategy_on_two_cpus():
     seen, stderr = run_backend("tensorflow", TENSORFLOW, {})
     assert seen["replicas"] == 2
@@ -131,6 +132,7 @@ def test_tensorflow_mirrored_strategy_on_two_cpus():
 
 
 @pytest.mark.slow  # a subprocess, 10-20 s here
+@pytest.mark.extended
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
 def test_jax_data_parallel_on_two_cpus():
     flags = "--xla_force_host_platform_device_count=2 --xla_cpu_multi_thread_eigen=false "

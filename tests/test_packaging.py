@@ -108,6 +108,7 @@ def test_sdist_leaves_out_hub_benchmarks_and_data(dist):
     assert not [n for n in names if n.startswith(KEPT_OUT)]
 
 
+@pytest.mark.extended  # a virtual environment and a pip install, about 20 s
 def test_installed_wheel_reads_its_manifest_and_lists_the_zoo(dist, tmp_path):
     site = tmp_path / "site"
     subprocess.run(

@@ -95,6 +95,7 @@ def plain_keras_predictions(tmp_path_factory: pytest.TempPathFactory) -> tuple[P
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 @pytest.mark.parametrize("entry", ENTRIES, ids=[f"{e.model}:{e.tag}" for e in ENTRIES])
 def test_published_repo_loads_in_plain_keras_with_the_package_predictions(
     entry, plain_keras_predictions
@@ -124,6 +125,7 @@ def test_every_repo_holds_what_keras_writes():
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_a_keras_file_saved_from_a_zoo_model_loads_in_plain_keras(plain_keras_predictions):
     folder, report, images_file = plain_keras_predictions
     plain = np.load(folder / "saved.keras.npy")

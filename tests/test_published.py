@@ -5,7 +5,7 @@ manifest entry with ``load_model(name, weights="cifar10:<tag>")`` through the re
 path (huggingface_hub, its cache, the sha256 checks) and measures it on the real 10,000 test
 images; it fails if an accuracy moves by more than 0.1 point from the manifest. The default
 suite measures the smallest CIFAR-10 checkpoint of each model family; the others carry the
-``published`` marker and run as their own step (``python -m pytest -q -m published``, which
+``extended`` marker and run as their own step (``python -m pytest -q -m extended``, which
 ``.ci/run`` runs after the default suite), so every published number is proved on every run of
 ``.ci/run`` while the default suite stays short.
 """
@@ -77,12 +77,12 @@ FAST_PROOFS = _smallest_per_family(MANIFEST.entries)
 
 
 def _proof_params():
-    """Every entry; those beyond the fast per-family proofs carry the ``published`` marker."""
+    """Every entry; those beyond the fast per-family proofs carry the ``extended`` marker."""
     for entry in MANIFEST.entries:
         name = f"{entry.model}:{entry.tag}"
         if entry.dataset != "cifar10":
             name += f":{entry.dataset}"
-        marks = () if name in FAST_PROOFS else (pytest.mark.published,)
+        marks = () if name in FAST_PROOFS else (pytest.mark.extended,)
         yield pytest.param(entry, id=name, marks=marks)
 
 
@@ -177,12 +177,12 @@ def test_published_accuracy_through_the_download_path(entry, hub_server: HubStan
 
 
 def test_ci_proves_every_published_number():
-    """The default suite plus ``.ci/run``'s ``-m published`` step cover every manifest entry."""
+    """The default suite plus ``.ci/run``'s ``-m extended`` step cover every manifest entry."""
     steps = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     test_command = 'python -m pip install -e ".[test,docs]" && python -m pytest -q'
     assert f"\n{test_command}\n" in readme
-    assert steps.index(test_command) < steps.index("python -m pytest -q -m published")
+    assert steps.index(test_command) < steps.index("python -m pytest -q -m extended")
     params = list(_proof_params())
     assert len(params) == len(MANIFEST.entries)
     marked = [p.id for p in params if p.marks]

@@ -13,6 +13,7 @@ TEST_IMAGES = 2_000
 
 
 @pytest.mark.slow
+@pytest.mark.extended
 def test_simple_cnn_learns_real_cifar10(cifar10_dir):
     (x_train, y_train), (x_test, y_test) = load_cifar10(cifar10_dir)
     history = fit_cifar10(
