@@ -278,6 +278,10 @@ def predict(
 ) -> Predictions:
     """Classifies raw RGB images.
 
+    Checkpoints trained with label smoothing (the ``improved_*`` recipes, smoothing 0.1) put
+    their top probability near 0.9 even when they are right: read the probabilities as
+    scores for ranking the classes, not as calibrated confidences.
+
     Args:
         model: A zoo model (see :func:`evaluate`).
         images: One image (H, W, 3) or a batch (N, H, W, 3), uint8 or float in 0-255, at the
