@@ -301,13 +301,23 @@ def _capture_model(monkeypatch) -> list:
 @needs_hub
 def test_cli_exports_a_saved_model(tmp_path: Path, hub_env, capsys):
     out = tmp_path / "sm"
-    argv = ["export", NAME, "--weights", "cifar10", "--hub-dir", str(HUB), "--out", str(out)]
+    argv = ["export", NAME, "--hub-dir", str(HUB), "--out", str(out)]  # --weights cifar10
     assert main(argv) == 0
     stdout = capsys.readouterr().out.splitlines()
     assert stdout[0].startswith(f"exported {NAME} (cifar10) as tf_saved_model in ")
     assert stdout[1].startswith(f"{out}  ") and stdout[1].endswith(" bytes")
     assert (out / "saved_model.pb").is_file()
     assert _leftovers(tmp_path) == []
+
+
+def test_cli_export_needs_weights_for_a_model_without_a_checkpoint(tmp_path: Path, capsys):
+    assert main(["export", "resnet9", "--out", str(tmp_path / "x")]) == 1
+    assert _one_error_line(capsys) == (
+        "keras-cifar-zoo: error: resnet9 has no published CIFAR-10 checkpoint: pass the "
+        "weights to export with --weights PATH (a .weights.h5, .weights.json or .keras file). "
+        "Received: name='resnet9'"
+    )
+    assert not (tmp_path / "x").exists()
 
 
 def _one_error_line(capsys) -> str:

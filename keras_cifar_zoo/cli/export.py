@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from keras_cifar_zoo.cli._args import HUB_FLAGS, add_hub_options
-from keras_cifar_zoo.errors import ZooError
+from keras_cifar_zoo.errors import InvalidArgumentError, ZooError
 from keras_cifar_zoo.export import FORMATS, check_output_path
 
 
@@ -36,8 +36,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("name", help="a model name from 'keras-cifar-zoo list'")
     parser.add_argument(
         "--weights",
-        required=True,
-        help="a .weights.h5/.weights.json/.keras file, 'cifar10' or 'cifar10:<tag>'",
+        help="a .weights.h5/.weights.json/.keras file, 'cifar10' or 'cifar10:<tag>' (default: "
+        "'cifar10' for a model with a published checkpoint; required otherwise)",
     )
     parser.add_argument(
         "--format",
@@ -72,6 +72,8 @@ def _export(args: argparse.Namespace) -> int:
     }
     if args.offline:
         options["local_files_only"] = True
+    if args.weights is None:
+        args.weights = _published_weights(args.name)
     start = time.perf_counter()
     path = export_model(
         args.name,
@@ -86,3 +88,18 @@ def _export(args: argparse.Namespace) -> int:
     print(f"exported {args.name} ({args.weights}) as {args.format} in {seconds:.1f} s")
     print(f"{path}  {size:,} bytes")
     return 0
+
+
+def _published_weights(name: str) -> str:
+    """``cifar10`` when ``name`` has a published checkpoint; an exported model without trained
+    weights serves nothing useful, so otherwise the weights must be named."""
+    from keras_cifar_zoo.registry import list_models
+    from keras_cifar_zoo.weights.manifest import load_manifest
+
+    if name in list_models() and not load_manifest().for_model(name, "cifar10"):
+        raise InvalidArgumentError(
+            f"{name} has no published CIFAR-10 checkpoint: pass the weights to export with "
+            f"--weights PATH (a .weights.h5, .weights.json or .keras file). Received: "
+            f"name={name!r}"
+        )
+    return "cifar10"
