@@ -26,6 +26,21 @@ def _fresh_keras_session():
 
 
 @pytest.fixture
+def eager_steps():
+    """Runs TensorFlow's training function eagerly for the test (nothing to do elsewhere)."""
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    import tensorflow as tf
+
+    tf.config.run_functions_eagerly(True)
+    try:
+        yield
+    finally:
+        tf.config.run_functions_eagerly(False)
+
+
+@pytest.fixture
 def rng() -> np.random.Generator:
     """A seeded NumPy generator."""
     return np.random.default_rng(1234)

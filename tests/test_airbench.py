@@ -31,21 +31,6 @@ def model() -> keras.Model:
     return load_model("airbench94")
 
 
-@pytest.fixture
-def eager():
-    """TensorFlow runs the training step eagerly (a second instead of tracing the graph)."""
-    if keras.backend.backend() != "tensorflow":
-        yield
-        return
-    import tensorflow as tf
-
-    tf.config.run_functions_eagerly(True)
-    try:
-        yield
-    finally:
-        tf.config.run_functions_eagerly(False)
-
-
 def test_parameter_count_is_the_reference_networks(model):
     convs = sum(9 * i * o for i, o in BLOCKS) + sum(9 * o * o for _, o in BLOCKS)
     whitening = 2 * 2 * 3 * 24 + 24  # 24 filters of 2x2x3 and their biases
@@ -254,7 +239,7 @@ def test_init_whitening_leaves_other_models_alone_and_refreezes_after_loading(tm
 
 
 @pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
-def test_fit_sets_the_whitening_filters_and_keeps_them_and_the_scales_frozen(rng, eager):
+def test_fit_sets_the_whitening_filters_and_keeps_them_and_the_scales_frozen(rng, eager_steps):
     images = rng.integers(0, 256, (16, 32, 32, 3), dtype=np.uint8)
     labels = np.arange(16) % 10
     recipe = dataclasses.replace(get_recipe("airbench94"), epochs=1, batch_size=8)

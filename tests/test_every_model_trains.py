@@ -16,21 +16,6 @@ import pytest
 from keras_cifar_zoo import fit_cifar10, get_recipe, list_models
 
 
-@pytest.fixture
-def eager_steps():
-    """Runs TensorFlow's training function eagerly for the test (nothing to do elsewhere)."""
-    if keras.backend.backend() != "tensorflow":
-        yield
-        return
-    import tensorflow as tf
-
-    tf.config.run_functions_eagerly(True)
-    try:
-        yield
-    finally:
-        tf.config.run_functions_eagerly(False)
-
-
 @pytest.mark.slow  # builds every model, the 28-39M parameter VGGs included: about a minute
 @pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
 @pytest.mark.parametrize("name", list_models())
