@@ -125,7 +125,6 @@ class _Dataset:
     copies: Mapping[str, tuple[str, str, Mapping[str, int]]]
     unlabelled: str  # identify_copy's name for a copy without SOURCE.txt
     fetch_hint: str = ""  # appended to "not found" messages
-    data_dir_hint: str = ""  # where a command-line user sets data_dir
 
 
 # CIFAR-10's image counts go unchecked: the project's tests (and users' quick runs) feed it
@@ -142,7 +141,6 @@ _CIFAR10 = _Dataset(
     keras_dataset="cifar10",
     copies=COPIES,
     unlabelled="unlabelled",
-    data_dir_hint=" (--data-dir on the command line)",
 )
 _CIFAR100 = _Dataset(
     title="CIFAR-100",
@@ -370,14 +368,15 @@ def _check_folder(folder: Path, origin: str, value: Any, spec: _Dataset) -> None
     """Refuses a ``data_dir`` or ``KERAS_CIFAR_ZOO_DATA`` that is a file or does not exist."""
     if folder.is_dir():
         return
-    fix = f" or unset {DATA_ENV}" if origin == DATA_ENV else spec.data_dir_hint
+    fix = f" or unset {DATA_ENV}" if origin == DATA_ENV else ""
+    setting = origin if origin == DATA_ENV else f"{origin}="
     if folder.exists():
         parent = f" (pass its folder, {folder.parent})" if folder.name in spec.archives else ""
         state = f"is a file, not a folder{parent}"
     else:
         state = "does not exist"
     raise DatasetNotFoundError(
-        f"No {spec.title} in {folder}: the path {state}. {origin} must name a folder holding "
+        f"No {spec.title} in {folder}: the path {state}. {setting} must name a folder holding "
         f"{_expected(None, spec)}; point it at one{fix}.{spec.fetch_hint} "
         f"Received: {origin}={str(value)!r}"
     )

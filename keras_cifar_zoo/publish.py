@@ -67,6 +67,7 @@ from keras_cifar_zoo.weights.manifest import (
     SeedRun,
     check_against_registry,
     load_manifest,
+    lock_path,
     manifest_lock,
     parse_entry,
     read_manifest,
@@ -369,8 +370,8 @@ def _run_info(run_info: Mapping[str, Any] | RunRecord | None) -> RunRecord:
             f"run_info lacks {', '.join(missing)}: the manifest records how each checkpoint "
             "was trained (epochs, wall_time_s in seconds, hardware, backend, training_data: "
             "the copy of the training set, keras_cifar_zoo.data.describe_copy(folder, "
-            "'train')), and nothing is guessed. Pass them (CLI: --run-info FILE or --epochs/"
-            f"--wall-time/--hardware/--backend/--training-data). Received: run_info "
+            "'train')), and nothing is guessed. Pass them in run_info= (as epochs=, "
+            f"wall_time_s=, hardware=, backend=, training_data=). Received: run_info "
             f"keys={sorted(record.to_dict())}"
         )
     return record.replace(training_data=_training_data(record.training_data, record.train_images))
@@ -382,8 +383,8 @@ def _recipe(
     name = recipe or run.recipe
     if not name:
         raise InvalidArgumentError(
-            "Say which recipe trained the checkpoint (recipe='article_001', CLI --recipe), so "
-            "the manifest can record it. Received: recipe=None"
+            "Say which recipe trained the checkpoint as recipe= (such as 'article_001'), so the "
+            "manifest can record it. Received: recipe=None"
         )
     if settings is None:
         from keras_cifar_zoo.training import get_recipe
@@ -798,7 +799,7 @@ def _updated(
     elif not any(e.default for e in same_model):
         raise InvalidArgumentError(
             f"{new.model} would have no default checkpoint: publish this one with "
-            f"default=True (CLI: --default). Received: default=False"
+            f"default=True. Received: default=False"
         )
     return [*others, new]
 
@@ -843,6 +844,7 @@ def _commit(
         ) from None
     with manifest_lock(manifest_path):
         _recover(root)
+        read = _identity(manifest_path)
         entries = _read_entries(manifest_path)
         _check_repo_is_free(entries, entry.model, entry.tag, entry.repo_id, entry.dataset)
         entries, entry = _updated_manifest(entries, manifest_path, entry, default)
@@ -853,6 +855,7 @@ def _commit(
             _write_record_and_card(partial, entry, info)
             partial.rename(new)
             step = "manifest"
+            _check_unchanged(manifest_path, read)
             write_manifest(entries, manifest_path)
         except BaseException as exc:
             for staged in (partial, new):
@@ -862,6 +865,28 @@ def _commit(
             raise
         _switch(new, folder)
     return entry
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells one version of a file from the next: each write replaces the manifest
+    with a new file (a new inode), so an equal identity means no one wrote in between."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def _check_unchanged(manifest_path: Path, read: tuple[int, int, int] | None) -> None:
+    """Refuses to replace a manifest that changed since this publish read it: a writer that
+    ignored (or could not see) the lock would otherwise lose its entry without a word."""
+    if _identity(manifest_path) != read:
+        raise PublishError(
+            f"The weights manifest {manifest_path} changed while this publish held its lock "
+            f"({lock_path(manifest_path)}), so another writer did not take the lock (a copy "
+            "of the root on a file system without locks, or an editor). Nothing was replaced: "
+            f"publish again once that writer is done. Received: manifest={str(manifest_path)!r}"
+        )
 
 
 def _write_failed(step: str, exc: OSError, folder: Path, manifest_path: Path) -> PublishError:

@@ -237,7 +237,12 @@ def test_cli_errors_name_the_flags_of_the_command(trained, capsys, tmp_path):
     weights = trained[0] / "model.keras"
     argv = ["evaluate", "simple_cnn", "--weights", weights, "--data-dir", tmp_path / "x"]
     code, _, err = run(capsys, *argv)
-    assert_one_error_line(code, err, "the path does not exist", "(--data-dir on the command line)")
+    assert_one_error_line(
+        code,
+        err,
+        "the path does not exist. --data-dir must name a folder",
+        f"point it at one. Received: --data-dir {str(tmp_path / 'x')!r}",
+    )
 
 
 @pytest.mark.parametrize("count", [1, 63, 64, 65, 130])

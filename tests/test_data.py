@@ -90,9 +90,9 @@ def test_explicit_data_dir_that_does_not_exist(tmp_path):
     with pytest.raises(
         DatasetNotFoundError,
         match=re.escape(
-            f"No CIFAR-10 in {tmp_path / 'nope'}: the path does not exist. data_dir must name a "
+            f"No CIFAR-10 in {tmp_path / 'nope'}: the path does not exist. data_dir= must name a "
             "folder holding cifar-10-batches-py/ (data_batch_1..5, test_batch) or "
-            "cifar-10-python.tar.gz; point it at one (--data-dir on the command line). "
+            "cifar-10-python.tar.gz; point it at one. "
             f"Received: data_dir={str(tmp_path / 'nope')!r}"
         ),
     ):
@@ -104,7 +104,7 @@ def test_explicit_data_dir_that_is_a_batch_file(tiny_cifar):
     batch = root / "cifar-10-batches-py" / TEST_BATCH
     with pytest.raises(
         DatasetNotFoundError,
-        match=re.escape(f"No CIFAR-10 in {batch}: the path is a file, not a folder. data_dir "),
+        match=re.escape(f"No CIFAR-10 in {batch}: the path is a file, not a folder. data_dir= "),
     ):
         load_cifar10(batch)
 

@@ -195,7 +195,7 @@ def test_explicit_data_dir_that_does_not_exist_or_is_a_file(tiny_cifar100):
     with pytest.raises(
         DatasetNotFoundError,
         match=re.escape(
-            f"No CIFAR-100 in {root / 'nope'}: the path does not exist. data_dir must name a "
+            f"No CIFAR-100 in {root / 'nope'}: the path does not exist. data_dir= must name a "
             "folder holding cifar-100-python/ (train, test, meta) or cifar-100-python.tar.gz; "
             f"point it at one. Download the official archive ({URL}) into such a folder. "
         ),

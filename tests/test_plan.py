@@ -319,7 +319,7 @@ def test_an_out_folder_behind_a_file_is_refused_before_training(
     with pytest.raises(
         CheckpointWriteError,
         match=rf"^Could not create the folder {re.escape(str(tmp_path / 'file'))} \(a file is in "
-        r"the way\)\. Pass another --out folder, or make its parent a writable folder\. "
+        r"the way\)\. Pass another folder as out=, or make its parent a writable folder\. "
         rf"Received: out='{re.escape(str(tmp_path / 'file'))}'$",
     ):
         run_plan(parse_plan([JOB]), tmp_path / "file", data=tiny_data)
@@ -365,8 +365,8 @@ def test_a_read_only_out_folder_is_refused_in_one_line(
     assert err[-1] == (
         f"keras-cifar-zoo: error: Could not write .lock in {read_only_folder} "
         f"({'Read-only file system' if os.geteuid() == 0 else 'Permission denied'}). Free disk "
-        "space or make the folder writable, or pass another --out folder. "
-        f"Received: out='{read_only_folder}'"
+        "space or make the folder writable, or pass another folder as --out. "
+        f"Received: --out '{read_only_folder}'"
     )
     assert "Traceback" not in "\n".join(err)
     assert list(read_only_folder.iterdir()) == []
@@ -449,7 +449,7 @@ def test_a_full_disk_when_the_weights_are_stored_leaves_the_job_to_measure_again
         CheckpointWriteError,
         match=rf"^Could not write model\.float32\.weights\.h5 in {re.escape(str(folder))} \(No "
         r"space left on device: about \d+\.\d MB needed, 10 kB free\)\. Free disk space or make "
-        r"the folder writable, or pass another --out folder\. "
+        r"the folder writable, or pass another folder as out=\. "
         rf"Received: out='{re.escape(str(tmp_path))}'$",
     ):
         run_plan(jobs, tmp_path, data=tiny_data, verbose=0)

@@ -56,11 +56,13 @@ if job["barrier"]:
     deadline = time.monotonic() + 120
     while len(list(barrier.iterdir())) < job["parties"] and time.monotonic() < deadline:
         time.sleep(0.01)
-publish_module.publish(
+print(f"{time.time():.3f} {job['tag']}: publishing", flush=True)
+result = publish_module.publish(
     job["name"], job["checkpoint"], root=job["root"], tag=job["tag"], dtype=job["dtype"],
     evaluate_fn=lambda model: {"accuracy": 0.5, "loss": 1.0, "num_images": 10},
     **job["options"],
 )
+print(f"{time.time():.3f} {job['tag']}: published {result.entry.identifier}", flush=True)
 """
 
 
@@ -75,7 +77,8 @@ def _start(
     parties: int = 0,
 ) -> subprocess.Popen:
     script = tmp_path / "publish_child.py"
-    script.write_text(CHILD)
+    if not script.exists():  # rewriting it would truncate it under a child still reading it
+        script.write_text(CHILD)
     job = {
         "name": NAME,
         "checkpoint": str(checkpoint),
@@ -134,7 +137,7 @@ def test_concurrent_publishes_into_one_root_each_keep_their_entry(tmp_path: Path
     assert [rc for rc, _ in results] == [0, 0, 0, 0], [out[-2000:] for _, out in results]
     root = tmp_path / "root"
     manifest = load_manifest(root / "weights_manifest.json")
-    assert sorted(e.tag for e in manifest.entries) == tags
+    assert sorted(e.tag for e in manifest.entries) == tags, [out for _, out in results]
     assert sum(e.default for e in manifest.entries) == 1
     # Every folder is a listed repository: none orphaned, nothing staged left behind.
     assert _folders(root) == sorted(e.repo_id for e in manifest.entries)
@@ -216,3 +219,36 @@ def test_a_killed_lock_holder_releases_the_manifest_lock(tmp_path: Path):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_manifest_written_by_a_writer_that_ignored_the_lock_is_not_overwritten(
+    tmp_path: Path, monkeypatch
+):
+    """If another writer replaces the manifest while a publish holds the lock (a copy of the
+    root on a file system without locks), the publish refuses to write over its entry."""
+    import keras_cifar_zoo.publish as publish_module
+    from keras_cifar_zoo.errors import PublishError
+    from keras_cifar_zoo.weights.manifest import write_manifest
+
+    checkpoint = _checkpoint(tmp_path)
+    root = tmp_path / "root"
+    first = publish(NAME, checkpoint, root=root, tag="run0", evaluate_fn=same_result, **OPTIONS)
+    manifest_path = root / "weights_manifest.json"
+    other = first.entry.__class__(**{**vars(first.entry), "tag": "run1", "default": False})
+    write_card = publish_module._write_record_and_card
+
+    def meanwhile(*args, **kwargs):
+        write_manifest([first.entry, other], manifest_path)  # without the lock
+        return write_card(*args, **kwargs)
+
+    monkeypatch.setattr(publish_module, "_write_record_and_card", meanwhile)
+    with pytest.raises(
+        PublishError,
+        match=r"changed while this publish held its lock .*"
+        r"Nothing was replaced: publish again",
+    ):
+        publish(NAME, checkpoint, root=root, tag="run2", evaluate_fn=same_result, **OPTIONS)
+    kept = load_manifest(manifest_path)
+    assert sorted(e.tag for e in kept.entries) == ["run0", "run1"]
+    assert _folders(root) == [f"keras-cifar-zoo/{NAME}-run0"]  # nothing of run2 staged
+    _verifies(root, kept.find(NAME, "run0"))

@@ -354,7 +354,7 @@ def test_data_dir_naming_the_archive_itself(tmp_path: Path):
         DatasetNotFoundError,
         match=re.escape(
             f"No CIFAR-10 in {archive}: the path is a file, not a folder (pass its folder, "
-            f"{tmp_path}). data_dir must name a folder"
+            f"{tmp_path}). data_dir= must name a folder"
         ),
     ):
         load_cifar10(archive)

@@ -78,7 +78,9 @@ def test_a_second_fit_into_a_held_folder_is_refused_and_a_killed_holder_frees_it
     try:
         state = (folder / "state.json").read_text()
         assert json.loads(state)["completed_epochs"] == 1
-        refused = busy_message(folder, "training run", "checkpoint_dir", "checkpoint_dir")
+        refused = busy_message(
+            folder, "training run", "folder as checkpoint_dir=", "checkpoint_dir"
+        )
         with pytest.raises(CheckpointBusyError, match=refused) as caught:
             worker.train(folder, name="other", seed=1)
         assert isinstance(caught.value, BlockingIOError) and isinstance(caught.value, ZooError)
@@ -101,7 +103,7 @@ def test_a_second_train_plan_is_refused_and_a_killed_one_resumes_with_its_time(t
     try:
         plan = (out / "plan.json").read_text()
         with pytest.raises(
-            CheckpointBusyError, match=busy_message(out, "train-plan run", "--out folder", "out")
+            CheckpointBusyError, match=busy_message(out, "plan run", "folder as out=", "out")
         ):
             run_plan(worker.plan_jobs(), out, data=worker.plan_data(), verbose=0)
         assert (out / "plan.json").read_text() == plan
@@ -127,7 +129,9 @@ def test_fit_refuses_a_folder_another_holder_locks(tmp_path):
     with lock:
         with pytest.raises(
             CheckpointBusyError,
-            match=busy_message(folder, "training run", "checkpoint_dir", "checkpoint_dir"),
+            match=busy_message(
+                folder, "training run", "folder as checkpoint_dir=", "checkpoint_dir"
+            ),
         ):
             worker.train(folder)
         assert sorted(p.name for p in folder.iterdir()) == [".lock"]
@@ -144,7 +148,7 @@ def test_train_plan_refuses_a_held_folder_in_one_line(tmp_path, capsys):
     with filelock.FileLock(str(out / ".lock"), timeout=0):
         assert main(["train-plan", str(plan), "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
-    assert err[-1].startswith(f"keras-cifar-zoo: error: {out} is in use: another train-plan run")
+    assert err[-1].startswith(f"keras-cifar-zoo: error: {out} is in use: another plan run")
     assert "Traceback" not in "\n".join(err)
     assert sorted(p.name for p in out.iterdir()) == [".lock"]  # nothing claimed
 

@@ -315,3 +315,33 @@ def test_a_value_of_the_librarys_own_keeps_its_keyword(tmp_path: Path):
         "A onnx export is a file: choose --format 'litert' or a folder name. "
         f"Received: --out {str(out)!r}, --format 'onnx'"
     )
+
+
+def test_publish_messages_name_its_flags():
+    from keras_cifar_zoo.cli import build_parser, command_line_message
+
+    args = build_parser().parse_args(["publish", NAME, "--checkpoint", "w.weights.h5"])
+    assert command_line_message(
+        "run_info lacks epochs: nothing is guessed. Pass them in run_info= (as epochs=, "
+        "wall_time_s=, hardware=, backend=, training_data=). Received: run_info keys=[]",
+        args,
+    ) == (
+        "run_info lacks epochs: nothing is guessed. Pass them in --run-info (as --epochs, "
+        "--wall-time, --hardware, --backend, --training-data). Received: run_info keys=[]"
+    )
+    assert command_line_message(
+        "resnet20_v1 would have no default checkpoint: publish this one with default=True. "
+        "Received: default=False",
+        args,
+    ) == (
+        "resnet20_v1 would have no default checkpoint: publish this one with --default. "
+        "Received: default=False"
+    )
+    assert command_line_message(
+        "Say which recipe trained the checkpoint as recipe= (such as 'article_001'). "
+        "Received: recipe=None",
+        args,
+    ) == (
+        "Say which recipe trained the checkpoint as --recipe (such as 'article_001'). "
+        "Received: recipe=None"
+    )

@@ -680,6 +680,6 @@ def test_the_cli_refuses_a_root_it_cannot_write_before_measuring(
     assert capsys.readouterr().err == (
         f"keras-cifar-zoo: error: {tmp_path}/hub is a file, where publish needs a folder: the "
         f"repository goes into hub/{REPO}/ under the root. Move the file away or publish into "
-        f"another root. Received: root={str(tmp_path)!r}\n"
+        f"another root. Received: --root {str(tmp_path)!r}\n"
     )
     assert calls == []

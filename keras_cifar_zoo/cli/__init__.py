@@ -218,6 +218,8 @@ def command_line_message(message: str, args: argparse.Namespace) -> str:
             given = repr(str(value))
             tail = re.sub(said + re.escape(given), lambda _, f=flag, g=given: f"{f} {g}", tail)
         head = re.sub(rf"{said}(?=['\"])", f"{flag} ", head)  # choose format='onnx'
+        if flag == spelling:  # a switch: publish with default=True
+            head = re.sub(rf"{said}True(?!\w)", flag, head)
         head = re.sub(rf"{said}(?=[\s.,;:)]|$)", flag, head)  # leave out hub_dir=
     return head + sep + tail
 

@@ -32,7 +32,9 @@ def register(subparsers: Any) -> None:
         help="seconds this call may train (default: no limit)",
     )
     parser.add_argument("--data-dir", help="folder holding the CIFAR-10 batches")
-    parser.set_defaults(handler=_train_plan)
+    parser.set_defaults(
+        handler=_train_plan, flags={"out": "--out DIR", "data_dir": "--data-dir PATH"}
+    )
 
 
 def _train_plan(args: argparse.Namespace) -> int:

@@ -70,7 +70,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--plot", action="store_true", help="write curves.png to --out")
     parser.set_defaults(
         handler=_train,
-        flags={"data_dir": "--data-dir PATH", "weights": "--weights PATH", **HUB_FLAGS},
+        flags={
+            "data_dir": "--data-dir PATH",
+            "weights": "--weights PATH",
+            "checkpoint_dir": "--out DIR",
+            **HUB_FLAGS,
+        },
     )
 
     parser = subparsers.add_parser(

@@ -66,8 +66,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--run-info",
         help="JSON file with epochs, wall_time_s, hardware, backend, training_data (and "
-        "optionally keras_version, seed, seed_runs, data, date, recipe), or the metrics.json of "
-        "scripts/train_checkpoints.py; the options below override it",
+        "optionally keras_version, seed, seed_runs, data, date, recipe), such as the metrics.json "
+        "a train-plan job writes; the options below override it",
     )
     parser.add_argument("--epochs", type=positive_int, help="epochs trained")
     parser.add_argument("--wall-time", type=positive_float, help="training wall time in seconds")
@@ -112,7 +112,7 @@ def register(subparsers: Any) -> None:
         help="with --push: list what would be uploaded, send nothing",
     )
     parser.add_argument("--endpoint", help="Hub URL for --push (default: $HF_ENDPOINT)")
-    parser.set_defaults(handler=_publish)
+    parser.set_defaults(handler=_publish, flags=PUBLISH_FLAGS)
 
 
 def _download(args: argparse.Namespace) -> int:
@@ -136,6 +136,29 @@ def _download(args: argparse.Namespace) -> int:
 
 def _given(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if v is not None}
+
+
+PUBLISH_FLAGS = {
+    "checkpoint": "--checkpoint PATH",
+    "tag": "--tag TAG",
+    "dataset": "--dataset NAME",
+    "root": "--root DIR",
+    "repo_id": "--repo-id ID",
+    "recipe": "--recipe NAME",
+    "run_info": "--run-info FILE",
+    "epochs": "--epochs N",
+    "wall_time_s": "--wall-time S",
+    "hardware": "--hardware TEXT",
+    "backend": "--backend NAME",
+    "training_data": "--training-data TEXT",
+    "data_dir": "--data-dir PATH",
+    "dtype": "--dtype D",
+    "default": "--default",
+    "training_log": "--training-log FILE",
+    "max_shard_size": "--max-shard-size GB",
+    "endpoint": "--endpoint URL",
+}
+"""publish's keyword arguments (and run_info keys) as its flags spell them."""
 
 
 def _publish(args: argparse.Namespace) -> int:

@@ -50,7 +50,11 @@ STATE_WEIGHTS_GLOB = "state-epoch*.weights.h5"
 LOCK_FILE = ".lock"
 SPACE_MARGIN = 1 << 20
 """Bytes kept free beyond an estimate of what a write needs (file system blocks, metadata)."""
-_ANOTHER = {"out": "--out folder"}
+
+
+def _another(arg: str) -> str:
+    """How a message asks for another value of ``arg`` (the command line names its flag)."""
+    return f"file as {arg}=" if arg == "csv_log" else f"folder as {arg}="
 
 
 def _tmp_name(path: Path) -> Path:
@@ -81,7 +85,7 @@ def write_error(
         received = path if arg == "csv_log" else folder
     return CheckpointWriteError(
         f"Could not write {path.name} in {folder} ({_reason(exc)}){kept}. Free disk "
-        f"space or make the folder writable, or pass another {_ANOTHER.get(arg, arg)}. "
+        f"space or make the folder writable, or pass another {_another(arg)}. "
         f"Received: {arg}={str(received)!r}"
     )
 
@@ -98,7 +102,7 @@ def make_folder(directory: Path, arg: str = "checkpoint_dir") -> None:
         reason = "a file is in the way" if directory.is_file() else exc.strerror or str(exc)
         raise CheckpointWriteError(
             f"Could not create the folder {directory} ({reason}). Pass another "
-            f"{_ANOTHER.get(arg, arg)}, or make its parent a writable folder. "
+            f"{_another(arg)}, or make its parent a writable folder. "
             f"Received: {arg}={str(directory)!r}"
         ) from exc
 
@@ -131,7 +135,7 @@ def hold_folder(
         raise CheckpointBusyError(
             f"{directory} is in use: another {holder} is writing to it (it holds {path}, "
             "which is released when that process ends, even if killed). Wait until that run "
-            f"ends, or pass another {_ANOTHER.get(arg, arg)}. "
+            f"ends, or pass another {_another(arg)}. "
             f"Received: {arg}={str(directory)!r}"
         ) from None
     except OSError as exc:

@@ -406,7 +406,7 @@ def _claim_folder(jobs: Sequence[Job], out: Path, *, record: bool = True) -> Non
 def _another_plan(out: Path) -> str:
     return (
         f"{out} holds another plan ({out / PLAN_FILE}); rerun that plan there, add jobs to it "
-        "without changing or removing the ones it has, or pass another --out folder. "
+        "without changing or removing the ones it has, or pass another folder as out=. "
         f"Received: out={str(out)!r}"
     )
 
@@ -458,7 +458,7 @@ def run_plan(
     _check_train_images(jobs, data)
     out = Path(out)
     _claim_folder(jobs, out, record=False)
-    with hold_folder(out, "out", "train-plan run"):
+    with hold_folder(out, "out", "plan run"):
         for job in jobs:  # a damaged job folder is refused before the plan is recorded
             _status(job, out / job.id)
         _claim_folder(jobs, out)

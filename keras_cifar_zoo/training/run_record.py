@@ -1,7 +1,7 @@
 """A training run's record (``metrics.json``), the model it rebuilds, and its measurement.
 
-Every writer and reader of a run's ``metrics.json`` goes through this module: ``train-plan``
-writes it, ``publish`` reads it (``--run-info``), the GPU window script rewrites it after
+Every writer and reader of a run's ``metrics.json`` goes through this module: ``run_plan``
+writes it, ``publish`` reads it (``run_info=``), the GPU window script rewrites it after
 measuring on the real test set. Its keys are defined here once, as the fields of
 :class:`RunRecord`; keys older writers used are renamed on :func:`read`, and keys the record
 does not model are kept as they were written (``extra``).

@@ -811,9 +811,9 @@ def fetch_keras_file(
     if offline_mode(local_files_only):
         raise HubError(
             f"{fname} is not in the Keras cache ({target.parent}) and downloads are off "
-            f"(local_files_only=True or HF_HUB_OFFLINE=1). Download it once with "
-            "network access (`keras-cifar-zoo download MODEL --imagenet`), or use a local copy "
-            f"({local}). Received: origin={origin!r}"
+            f"(local_files_only=True or HF_HUB_OFFLINE=1). Download it once with network "
+            "access (load_model(MODEL, weights='imagenet') downloads it), or use a local "
+            f"copy ({local}). Received: origin={origin!r}"
         )
     import keras
 
