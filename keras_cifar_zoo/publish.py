@@ -51,10 +51,10 @@ import numpy as np
 from keras_cifar_zoo.data import SPLITS, check_dataset, default_class_names
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, PublishError, ZooError
 from keras_cifar_zoo.preprocessing import Preprocessing
-from keras_cifar_zoo.registry import build_model, get_info
-from keras_cifar_zoo.training.run_record import RunRecord, StandInMeasurement
+from keras_cifar_zoo.registry import get_info
+from keras_cifar_zoo.training.run_record import RunRecord, StandInMeasurement, rebuild
 from keras_cifar_zoo.weights import hub, resolve_weights
-from keras_cifar_zoo.weights.loading import load_checkpoint, open_checkpoint
+from keras_cifar_zoo.weights.loading import open_checkpoint
 from keras_cifar_zoo.weights.manifest import (
     DATASET,
     DATASET_LABELS,
@@ -562,12 +562,11 @@ def _preprocessing(
 def _build_and_load(
     name: str, checkpoint: str | os.PathLike, preprocessing: Preprocessing
 ) -> keras.Model:
-    """The zoo model, built with ``preprocessing``, holding the checkpoint's weights."""
+    """The zoo model, built with ``preprocessing``, holding the checkpoint's weights (and as
+    many outputs as it has classes)."""
     with open_checkpoint(checkpoint) as ckpt:
         num_classes = ckpt.num_classes or 10
-    model = build_model(name, num_classes=num_classes, preprocessing=preprocessing)
-    load_checkpoint(model, checkpoint, preprocessing=preprocessing)
-    return model
+    return rebuild(name, checkpoint, preprocessing=preprocessing, num_classes=num_classes)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -53,6 +53,7 @@ def run(tmp_path_factory):
     return done.stdout, json.loads(out.read_text())
 
 
+@pytest.mark.extended  # one tiny throughput run of two models: about 13 s
 def test_json_holds_environment_peak_and_consistent_records(run):
     _, report = run
     env = report["environment"]
@@ -94,6 +95,7 @@ def test_json_holds_environment_peak_and_consistent_records(run):
     assert any(c.startswith("validation_is_test_set=True") for c in lite["recipe_changes"])
 
 
+@pytest.mark.extended  # one tiny throughput run of two models: about 13 s
 def test_table_is_printed_last_with_the_json_numbers(run):
     stdout, report = run
     lines = stdout.rstrip("\n").splitlines()

@@ -14,11 +14,28 @@ import numpy as np
 import pytest
 
 from keras_cifar_zoo import fit_cifar10, get_recipe, list_models
+from keras_cifar_zoo.registry import get_info
 
 
-@pytest.mark.slow  # builds every model, the 28-39M parameter VGGs included: about a minute
+def _models():
+    """Every model; beyond the smallest of each family they carry the ``extended`` marker (the
+    28-39M parameter VGGs take seconds each), so ``.ci/run`` trains them all in its second step."""
+    smallest: dict[str, str] = {}
+    for name in list_models():
+        family = get_info(name).family
+        if (
+            family not in smallest
+            or get_info(name).num_params < get_info(smallest[family]).num_params
+        ):
+            smallest[family] = name
+    for name in list_models():
+        marks = () if name in smallest.values() else (pytest.mark.extended,)
+        yield pytest.param(name, id=name, marks=marks)
+
+
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore:Even though the `tf.config.experimental_run_functions_eagerly`")
-@pytest.mark.parametrize("name", list_models())
+@pytest.mark.parametrize("name", list(_models()))
 def test_one_step_with_the_default_recipe_changes_the_weights(name, rng, eager_steps):
     recipe = get_recipe(name)
     if recipe.initial_weights:  # the ImageNet file is not here offline; its loading has tests

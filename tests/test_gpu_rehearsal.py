@@ -140,6 +140,7 @@ def test_image_filter_is_lossless():
         gpr.encode_images(x.astype(np.float32))
 
 
+@pytest.mark.extended  # the whole GPU window on the CPU, in tiny
 def test_rehearsal_of_the_gpu_window(
     tmp_path: Path, repo: Path, cifar_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ):

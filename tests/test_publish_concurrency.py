@@ -129,6 +129,7 @@ def _verifies(root: Path, entry) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # four publishing processes: about 10 s
 def test_concurrent_publishes_into_one_root_each_keep_their_entry(tmp_path: Path):
     checkpoint = _checkpoint(tmp_path)
     tags = ["run0", "run1", "run2", "run3"]

@@ -258,7 +258,7 @@ def test_divergence_in_the_last_update_keeps_the_last_good_epoch(data, tmp_path)
         TrainingDivergedError,
         match=r"Training tiny diverged: the weights were not finite in epoch 2\. Lower the "
         r"learning rate or batch size, or check the data, and train again in another "
-        r"checkpoint_dir; the last good epoch \(1\) is kept in checkpoint_dir "
+        r"folder \(checkpoint_dir=\); the last good epoch \(1\) is kept in checkpoint_dir "
         + re.escape(str(tmp_path))
         + r" \(its model\.keras, and the state a rerun resumes from\)\. "
         r"Received: recipe='tiny'$",
@@ -359,7 +359,8 @@ def _write_error(folder, name="model\\.keras", reason="No space left on device")
     return (
         rf"Could not write {name} in {re.escape(str(folder))} \({reason}\); the previous "
         r"checkpoint there is left as it was\. Free disk space or make the folder writable, or "
-        rf"pass another checkpoint_dir\. Received: checkpoint_dir='{re.escape(str(folder))}'$"
+        r"pass another folder as checkpoint_dir=\. "
+        rf"Received: checkpoint_dir='{re.escape(str(folder))}'$"
     )
 
 
@@ -430,7 +431,7 @@ def test_a_checkpoint_dir_that_cannot_be_created(data, tmp_path):
     with pytest.raises(
         CheckpointWriteError,
         match=rf"Could not create the folder {re.escape(str(target))} \(Not a directory\)\. "
-        r"Pass another checkpoint_dir, or make its parent a writable folder\. "
+        r"Pass another folder as checkpoint_dir=, or make its parent a writable folder\. "
         rf"Received: checkpoint_dir='{re.escape(str(target))}'$",
     ):
         fit(tiny_model(), data, checkpoint_dir=target)
@@ -624,7 +625,7 @@ def test_a_damaged_checkpoint_folder_is_refused(data, tmp_path, damage, problem)
     with pytest.raises(
         CorruptCheckpointError,
         match=rf"{folder} holds a damaged checkpoint: {problem}\. Delete the folder to start "
-        rf"over, or pass another checkpoint_dir\. Received: checkpoint_dir='{folder}'$",
+        rf"over, or pass another folder as checkpoint_dir=\. Received: checkpoint_dir='{folder}'$",
     ) as caught:
         fit(tiny_model(), data, epochs=1, checkpoint_dir=tmp_path)
     assert isinstance(caught.value, ValueError)
@@ -633,7 +634,7 @@ def test_a_damaged_checkpoint_folder_is_refused(data, tmp_path, damage, problem)
 # ------------------------------------------------------------------ resuming other settings
 
 OTHER_SETTINGS = r"holds a run with other settings \({}\); resume it with the same settings or "
-OTHER_SETTINGS += r"pass another checkpoint_dir\. Received: {}$"
+OTHER_SETTINGS += r"pass another folder as checkpoint_dir=\. Received: {}$"
 
 
 @pytest.mark.parametrize(
@@ -716,7 +717,8 @@ def test_a_full_disk_under_the_csv_log_names_it(data, tmp_path, monkeypatch):
     with pytest.raises(
         CheckpointWriteError,
         match=rf"Could not write log\.csv in {re.escape(str(log.parent))} \(No space left on "
-        r"device\)\. Free disk space or make the folder writable, or pass another csv_log\. "
+        r"device\)\. Free disk space or make the folder writable, or pass another file as "
+        r"csv_log=\. "
         rf"Received: csv_log='{re.escape(str(log))}'$",
     ):
         fit(tiny_model(), data, csv_log=log)

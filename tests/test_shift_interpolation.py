@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.mark.slow  # two tiny trainings on real data, about 15 s
+@pytest.mark.extended
 def test_tiny_ab_run_reports_both_variants(cifar10_dir, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("KERAS_CIFAR_ZOO_DATA", str(cifar10_dir))
     spec = importlib.util.spec_from_file_location(

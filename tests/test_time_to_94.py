@@ -92,6 +92,7 @@ def test_a_bad_override_stops_before_the_data_is_read(bad, tmp_path):
 
 
 @pytest.mark.slow  # trains airbench94 twice for a few seconds each
+@pytest.mark.extended
 def test_tiny_airbench_run_reports_tta_throughput_and_every_phase(cifar10_dir, tmp_path, capsys):
     out = tmp_path / "time-to-94-airbench-tiny.json"
     argv = [
@@ -146,6 +147,7 @@ def test_tiny_airbench_run_reports_tta_throughput_and_every_phase(cifar10_dir, t
 
 
 @pytest.mark.slow  # trains twice for a few seconds
+@pytest.mark.extended
 def test_tiny_run_writes_the_report_and_prints_the_table_last(
     cifar10_dir, tmp_path, capsys, monkeypatch
 ):

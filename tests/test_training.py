@@ -347,7 +347,7 @@ def test_resume_refuses_other_settings(data, tmp_path):
     with pytest.raises(
         InvalidArgumentError,
         match=r"holds a run with other settings \(epochs=1\); resume it with the same settings "
-        r"or pass another checkpoint_dir\. Received: epochs=2",
+        r"or pass another folder as checkpoint_dir=\. Received: epochs=2",
     ):
         fit(tiny_model(), data, **{**options, "recipe": tiny_recipe(epochs=2)})
     with pytest.raises(

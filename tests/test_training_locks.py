@@ -96,6 +96,7 @@ def test_a_second_fit_into_a_held_folder_is_refused_and_a_killed_holder_frees_it
 
 
 @pytest.mark.slow
+@pytest.mark.extended  # two plan processes, one killed: about 20 s
 def test_a_second_train_plan_is_refused_and_a_killed_one_resumes_with_its_time(tmp_path):
     out = tmp_path / "out"
     holder = start("hold-plan", out, tmp_path / "worker.log")

@@ -90,6 +90,7 @@ def test_evaluate_checks_the_dataset_before_reading_it():
         fit("simple_cnn", dataset="CIFAR100")
 
 
+@pytest.mark.extended  # a CLI fine-tuning run: about 10 s
 def test_cli_fine_tunes_from_the_cifar10_checkpoint(
     tiny_cifar100,  # noqa: F811
     tmp_path: Path,

@@ -115,6 +115,7 @@ def test_evaluate_and_predict_take_a_logits_model(sample):
 
 
 @pytest.mark.slow  # three trainings of resnet20_v1 (about 10 s each on two CPU cores)
+@pytest.mark.extended
 def test_fit_trains_a_nested_base_and_a_logits_model_as_the_zoo_model(sample):
     """The wrapper with the zoo head, and the zoo model without its softmax, compute the zoo
     model's function: with one seed, their one (pre-update) step has the zoo model's loss.

@@ -254,7 +254,7 @@ def remove_stale_temporaries(checkpoint_dir: Path) -> list[Path]:
 def _damaged(checkpoint_dir: Path, problem: str) -> CorruptCheckpointError:
     return CorruptCheckpointError(
         f"{checkpoint_dir} holds a damaged checkpoint: {problem}. Delete the folder to start "
-        "over, or pass another checkpoint_dir. "
+        "over, or pass another folder as checkpoint_dir=. "
         f"Received: checkpoint_dir={str(checkpoint_dir)!r}"
     )
 

@@ -654,7 +654,7 @@ def _diverged_error(
         kept = f"{fix}; nothing was saved (pass checkpoint_dir= to keep each good epoch)"
     elif good := saved_epochs(directory):
         kept = (
-            f"{fix}, and train again in another checkpoint_dir; the last good epoch "
+            f"{fix}, and train again in another folder (checkpoint_dir=); the last good epoch "
             f"({good}) is kept in checkpoint_dir {directory} (its model.keras, and the "
             "state a rerun resumes from)"
         )

@@ -27,6 +27,7 @@ import keras
 
 from keras_cifar_zoo.data import DATASETS
 from keras_cifar_zoo.errors import CorruptCheckpointError
+from keras_cifar_zoo.preprocessing import Preprocessing
 from keras_cifar_zoo.training.checkpoints import check_free_space, saved_bytes, write_error
 
 METRICS_FILE = "metrics.json"
@@ -217,23 +218,32 @@ def rebuild(
     *,
     recipe: str | None = None,
     dataset: str = "cifar10",
+    preprocessing: Preprocessing | None = None,
+    num_classes: int | None = None,
 ) -> keras.Model:
     """The zoo model a run trained, holding its weights: built with the preprocessing of the
     recipe's initial weights (a fine-tuned model keeps its ImageNet preprocessing) and one
-    output per class of ``dataset``."""
+    output per class of ``dataset``.
+
+    ``publish`` passes the ``preprocessing`` it settled on (it checks the checkpoint's own
+    against the recipe's) and the ``num_classes`` the checkpoint holds; they win.
+    """
     from keras_cifar_zoo.registry import build_model
     from keras_cifar_zoo.training.recipes import get_recipe
     from keras_cifar_zoo.weights import resolve_weights
     from keras_cifar_zoo.weights.loading import load_checkpoint
 
-    initial = get_recipe(recipe).initial_weights if recipe else None
-    source = resolve_weights(name, initial)
+    given = preprocessing
+    if preprocessing is None:
+        initial = get_recipe(recipe).initial_weights if recipe else None
+        source = resolve_weights(name, initial)
+        preprocessing = source and source.preprocessing
     model = build_model(
         name,
-        num_classes=DATASETS[dataset][1],
-        preprocessing=source and source.preprocessing,
+        num_classes=num_classes or DATASETS[dataset][1],
+        preprocessing=preprocessing,
     )
-    load_checkpoint(model, weights)
+    load_checkpoint(model, weights, preprocessing=given)
     return model
 
 

@@ -152,7 +152,7 @@ def _resumable_state(directory: Path, settings: dict[str, Any]) -> dict[str, Any
     if there:
         raise InvalidArgumentError(
             f"{directory} holds a run with other settings ({', '.join(there)}); "
-            "resume it with the same settings or pass another checkpoint_dir. "
+            "resume it with the same settings or pass another folder as checkpoint_dir=. "
             f"Received: {', '.join(here)}"
         )
     return state
