@@ -66,6 +66,7 @@ from keras_cifar_zoo.weights.manifest import (
     RecipeRecord,
     SeedRun,
     check_against_registry,
+    file_version,
     load_manifest,
     lock_path,
     manifest_lock,
@@ -843,7 +844,7 @@ def _commit(
         ) from None
     with manifest_lock(manifest_path):
         _recover(root)
-        read = _identity(manifest_path)
+        read = file_version(manifest_path)
         entries = _read_entries(manifest_path)
         _check_repo_is_free(entries, entry.model, entry.tag, entry.repo_id, entry.dataset)
         entries, entry = _updated_manifest(entries, manifest_path, entry, default)
@@ -866,20 +867,10 @@ def _commit(
     return entry
 
 
-def _identity(path: Path) -> tuple[int, int, int] | None:
-    """What tells one version of a file from the next: each write replaces the manifest
-    with a new file (a new inode), so an equal identity means no one wrote in between."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
-
-
 def _check_unchanged(manifest_path: Path, read: tuple[int, int, int] | None) -> None:
     """Refuses to replace a manifest that changed since this publish read it: a writer that
     ignored (or could not see) the lock would otherwise lose its entry without a word."""
-    if _identity(manifest_path) != read:
+    if file_version(manifest_path) != read:
         raise PublishError(
             f"The weights manifest {manifest_path} changed while this publish held its lock "
             f"({lock_path(manifest_path)}), so another writer did not take the lock (a copy "

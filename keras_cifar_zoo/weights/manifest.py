@@ -847,8 +847,18 @@ def read_manifest(path: str | os.PathLike) -> Manifest:
     return parse_manifest(data, source=path)
 
 
+def file_version(path: str | os.PathLike) -> tuple[int, int, int] | None:
+    """The manifest file's ``(mtime_ns, size, inode)`` now, ``None`` if it is missing. Every
+    write replaces the file (a new inode), so an equal version means no write in between."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return stat.st_mtime_ns, stat.st_size, stat.st_ino
+
+
 @functools.lru_cache(maxsize=8)
-def _read(path: str, mtime_ns: int, size: int, inode: int) -> Manifest:
+def _read(path: str, version: tuple[int, int, int] | None) -> Manifest:
     return read_manifest(path)
 
 
@@ -872,8 +882,7 @@ def load_manifest(path: str | os.PathLike | None = None) -> Manifest:
     if found is None:
         logger.debug("No weights manifest found; no published checkpoint is available.")
         return Manifest(entries=(), source="<none>")
-    stat = found.stat()
-    return _read(str(found), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    return _read(str(found), file_version(found))
 
 
 def empty_document() -> dict[str, Any]:
