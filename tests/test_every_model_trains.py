@@ -20,16 +20,12 @@ from keras_cifar_zoo.registry import get_info
 def _models():
     """Every model; beyond the smallest of each family they carry the ``extended`` marker (the
     28-39M parameter VGGs take seconds each), so ``.ci/run`` trains them all in its second step."""
-    smallest: dict[str, str] = {}
+    families: dict[str, list[str]] = {}
     for name in list_models():
-        family = get_info(name).family
-        if (
-            family not in smallest
-            or get_info(name).num_params < get_info(smallest[family]).num_params
-        ):
-            smallest[family] = name
+        families.setdefault(get_info(name).family, []).append(name)
+    smallest = {min(names, key=lambda n: get_info(n).num_params) for names in families.values()}
     for name in list_models():
-        marks = () if name in smallest.values() else (pytest.mark.extended,)
+        marks = () if name in smallest else (pytest.mark.extended,)
         yield pytest.param(name, id=name, marks=marks)
 
 

@@ -6,6 +6,7 @@ save and hash weights, and start in seconds instead of importing TensorFlow each
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -235,7 +236,7 @@ def test_a_manifest_written_by_a_writer_that_ignored_the_lock_is_not_overwritten
     root = tmp_path / "root"
     first = publish(NAME, checkpoint, root=root, tag="run0", evaluate_fn=same_result, **OPTIONS)
     manifest_path = root / "weights_manifest.json"
-    other = first.entry.__class__(**{**vars(first.entry), "tag": "run1", "default": False})
+    other = dataclasses.replace(first.entry, tag="run1", default=False)
     write_card = publish_module._write_record_and_card
 
     def meanwhile(*args, **kwargs):
