@@ -698,6 +698,73 @@ def benchmarks_table() -> str:
     return "\n".join(lines).rstrip("\n")
 
 
+_PEAK_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
+"""Precision policy -> the matmul peak its runs are compared with."""
+
+
+def epoch_settings_table() -> str:
+    """Every ``benchmarks/epoch_settings.py`` run in benchmarks/results/: per model the
+    measured settings, the fastest in bold, with the share of the matmul peak of its dtype."""
+    paths = sorted(BENCHMARKS.glob("epoch-settings-*.json"))
+    if not paths:
+        return (
+            "Not measured yet: the command above writes `benchmarks/results/epoch-settings-*.json`."
+        )
+    lines = []
+    for path in paths:
+        report = json.loads(path.read_text(encoding="utf-8"))
+        env = report["runs"][0]
+        peak = report["peak"]
+        peak_of = {policy: peak[dtype]["tflops"] for policy, dtype in _PEAK_DTYPES.items()}
+        rows = report["results"]
+        best: dict[str, dict] = {}
+        for r in rows:
+            if "error" not in r and (
+                r["model"] not in best
+                or r["seconds_per_50k_epoch"] < best[r["model"]]["seconds_per_50k_epoch"]
+            ):
+                best[r["model"]] = r
+        lines += [
+            f"### {_cell(env['device'])}, {env['backend']}, {env['date'][:10]}",
+            "",
+            f"- File: `benchmarks/results/{path.name}` ({len(report['runs'])} invocations; "
+            f"the first: `{_command(env['command'])}`)",
+            f"- Software: {_versions(env['versions'])}; Python {env['python']}",
+            f"- Measured matmul peak (TFLOP/s): float32 {peak['float32']['tflops']:.3f}, "
+            f"bfloat16 {peak['bfloat16']['tflops']:.3f}",
+        ]
+        if env.get("note"):
+            lines.append(f"- Note: {_cell(env['note'])}")
+        lines += [
+            "",
+            "| Model | Recipe | Precision | Batch | Threads (intra, inter) | s/epoch (50k) | "
+            "Train img/s | % of peak | Validation s/epoch |",
+            "|---|---|---|--:|---|--:|--:|--:|--:|",
+        ]
+        for r in sorted(rows, key=lambda r: r["model"]):
+            threads = (
+                "default"
+                if (r["intra_op_threads"], r["inter_op_threads"]) == (0, 0)
+                else f"{r['intra_op_threads']}, {r['inter_op_threads']}"
+            )
+            head = (
+                f"| `{r['model']}` | {r['recipe']} | {r['precision']} | {r['batch_size']} | "
+                f"{threads} |"
+            )
+            if "error" in r:
+                lines.append(f"{head} failed: {_cell(r['error'])} | - | - | - |")
+                continue
+            mark = "**" if best.get(r["model"]) is r else ""
+            lines.append(
+                f"{head} {mark}{r['seconds_per_50k_epoch']:,.1f}{mark} | "
+                f"{r['train_images_per_s']:,.0f} | "
+                f"{100 * r['achieved_tflops'] / peak_of[r['precision']]:.1f} | "
+                f"{r['validation_s_per_epoch']:.1f} |"
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
+
+
 def recipes_table() -> str:
     """Every training recipe: where it comes from, its optimizer, length and augmentation."""
     zoo = _zoo()
@@ -897,6 +964,7 @@ TABLES: dict[str, Callable[[], str]] = {
     "articles": articles_table,
     "accuracy": accuracy_table,
     "benchmarks": benchmarks_table,
+    "epoch-settings": epoch_settings_table,
     "time-to-94": time_to_94_table,
     "cifar100": cifar100_table,
     "transfer": transfer_table,

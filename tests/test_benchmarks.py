@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import re
@@ -12,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.scripts import load_script
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "benchmarks" / "throughput.py"
@@ -24,13 +24,6 @@ SIMPLE_CNN_FORWARD = (
     + 2 * 12_544 * 128 + 128
     + 2 * 128 * 10 + 10
 )  # fmt: skip
-
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -108,7 +101,7 @@ def test_table_is_printed_last_with_the_json_numbers(run):
 
 
 def test_recipes_drop_only_what_needs_data_or_downloads():
-    bench = _load("throughput_under_test", SCRIPT)
+    bench = load_script("throughput_under_test", "benchmarks/throughput.py")
     from keras_cifar_zoo import get_recipe
 
     recipe, changes = bench._train_recipe("vgg19_bn_pretrain")
@@ -125,7 +118,7 @@ def test_recipes_drop_only_what_needs_data_or_downloads():
 
 @pytest.fixture(scope="module")
 def gen_tables():
-    return _load("gen_tables_for_benchmarks", ROOT / "docs" / "gen_tables.py")
+    return load_script("gen_tables_for_benchmarks", "docs/gen_tables.py")
 
 
 def _number(cell: str) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
 from pathlib import Path
@@ -11,22 +10,14 @@ import h5py
 import keras
 import numpy as np
 import pytest
+from helpers.scripts import load_script
 
 from keras_cifar_zoo import evaluate, get_recipe, load_cifar10, load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_spec = importlib.util.spec_from_file_location("time_to_94", ROOT / "benchmarks" / "time_to_94.py")
-time_to_94 = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(time_to_94)
+time_to_94 = load_script("time_to_94", "benchmarks/time_to_94.py")
 
 
 def test_clock_takes_compilation_out_of_the_training_time():
@@ -203,7 +194,7 @@ def test_tiny_run_writes_the_report_and_prints_the_table_last(
     ]  # fmt: skip
 
     # the docs table renders this run from benchmarks/results/ (here: tmp_path)
-    gen_tables = _load("gen_tables_for_time_to_94", ROOT / "docs" / "gen_tables.py")
+    gen_tables = load_script("gen_tables_for_time_to_94", "docs/gen_tables.py")
     monkeypatch.setattr(gen_tables, "BENCHMARKS", tmp_path)
     table = gen_tables.time_to_94_table()
     row = next(line for line in table.splitlines() if line.startswith("| `simple_cnn`"))

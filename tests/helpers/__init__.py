@@ -1,2 +1,3 @@
 """Modules the tests share (a hub stand-in, tiny training settings, run records, the JAX
-rerun, the training worker process): imported as ``helpers.<module>``, never collected."""
+rerun, the training worker process, script loading): imported as ``helpers.<module>``,
+never collected."""
