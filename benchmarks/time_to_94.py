@@ -216,8 +216,11 @@ def spread(values: list[float]) -> dict[str, float]:
 def apply_overrides(recipe: Any, overrides: list[str]) -> Any:
     """The recipe with ``FIELD=JSON`` changes: a top-level field (``epochs=8``), or one key of
     its optimizer configuration or augmentation (``optimizer_config.use_ema=true``,
-    ``augmentation.horizontal_flip=false``); for A/B comparisons of a recipe."""
+    ``augmentation.horizontal_flip=false``); ``weight_averaging={}`` switches on lookahead
+    averaging with its default fields (``null`` switches it off); for A/B comparisons."""
     import dataclasses
+
+    from keras_cifar_zoo import WeightAveraging
 
     changes: dict[str, Any] = {}
     nested = {"optimizer_config": dict(recipe.optimizer_config), "augmentation": {}}
@@ -236,6 +239,11 @@ def apply_overrides(recipe: Any, overrides: list[str]) -> Any:
             )
         if dot:
             nested[head][tail] = value
+        elif key == "weight_averaging" and isinstance(value, dict):
+            try:
+                changes[key] = WeightAveraging(**value)
+            except TypeError as error:  # an unknown field
+                raise SystemExit(f"--override {item!r}: {error}") from None
         else:
             changes[key] = value
     augmentation = dataclasses.replace(recipe.augmentation, **nested["augmentation"])

@@ -27,6 +27,7 @@ from keras_cifar_zoo import (
     InvalidArgumentError,
     Schedule,
     TrainingDivergedError,
+    WeightAveraging,
     fit_cifar10,
     get_recipe,
     load_model,
@@ -308,9 +309,15 @@ def test_divergence_in_the_first_epoch_saves_nothing(data, tmp_path):
 # ------------------------------------------------------------------------------ exact resume
 
 
-def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, rng):
+@pytest.mark.parametrize(
+    "averaging",
+    [None, WeightAveraging(every=3, final_decay=0.9, power=1.0)],
+    ids=["plain", "lookahead"],
+)
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, rng, averaging):
     """Killed in epoch 2 of 3 and resumed: batch order, augmentation and dropout of every
-    epoch come from (seed, epoch), so the weights match an uninterrupted run's."""
+    epoch come from (seed, epoch), so the weights match an uninterrupted run's; with weight
+    averaging too (8 steps an epoch, averaged after steps 3 and 6 and at the epoch's end)."""
     x = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
     options = dict(
         recipe=tiny_recipe(
@@ -320,6 +327,7 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, r
             augmentation=Augmentation(
                 horizontal_flip=True, shift=0.125, fill_mode="reflect", cutout_size=8
             ),
+            weight_averaging=averaging,
         ),
         seed=7,
     )

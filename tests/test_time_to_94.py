@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers.scripts import load_script
 
-from keras_cifar_zoo import evaluate, get_recipe, load_cifar10, load_model
+from keras_cifar_zoo import WeightAveraging, evaluate, get_recipe, load_cifar10, load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -68,6 +68,13 @@ def test_overrides_change_one_recipe_setting_each():
     assert recipe.epochs == 3 and not recipe.augmentation.horizontal_flip
     assert recipe.augmentation.fill_mode == "reflect"  # the rest is the recipe's
     assert "use_ema" not in get_recipe("airbench94").optimizer_config  # not changed in place
+
+
+def test_weight_averaging_is_switched_on_with_its_fields_and_off_with_null():
+    airbench = get_recipe("airbench94")
+    on = time_to_94.apply_overrides(airbench, ['weight_averaging={"every": 4}'])
+    assert on.weight_averaging == WeightAveraging(every=4)
+    assert time_to_94.apply_overrides(on, ["weight_averaging=null"]).weight_averaging is None
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from keras_cifar_zoo.training.recipes import (
     Augmentation,
     Recipe,
     Schedule,
+    WeightAveraging,
     get_recipe,
     list_recipes,
 )
@@ -15,6 +16,7 @@ __all__ = [
     "Predictions",
     "Recipe",
     "Schedule",
+    "WeightAveraging",
     "evaluate",
     "fit",
     "fit_cifar10",

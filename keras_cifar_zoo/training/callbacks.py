@@ -172,3 +172,47 @@ class SelectOnValidation(keras.callbacks.Callback):
             atomic_write(self.best_path, self.model_to_save.save)
         if self.exhausted:
             self.model.stop_training = True
+
+
+class LookaheadAveraging(keras.callbacks.Callback):
+    """Runs a recipe's :class:`~keras_cifar_zoo.training.recipes.WeightAveraging`.
+
+    Every float variable of the trained model takes part (BatchNorm statistics included;
+    integer state such as the augmentation's seeds is left alone). The average starts from
+    the weights at the start of ``fit``, which for a resumed run are the averaged weights
+    its last checkpoint saved, so a resume continues exactly.
+    """
+
+    def __init__(self, averaging: Any, steps_per_epoch: int, epochs: int) -> None:
+        super().__init__()
+        self.averaging = averaging
+        self.steps_per_epoch = steps_per_epoch
+        self.total_steps = max(steps_per_epoch * epochs, 1)
+        self.updates = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._variables = [v for v in self.model.weights if "float" in str(v.dtype)]
+        self._average = [ops.copy(v.value) for v in self._variables]
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch, self._since = epoch, 0
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._since += 1
+        if self._since == self.averaging.every:
+            self._update(self._epoch * self.steps_per_epoch + batch + 1)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self._since:
+            self._update((epoch + 1) * self.steps_per_epoch)
+
+    def _update(self, step: int) -> None:
+        keep = self.averaging.decay(step / self.total_steps)
+        for index, variable in enumerate(self._variables):
+            average = self._average[index]
+            value = ops.cast(variable.value, average.dtype)
+            average = average + (1.0 - keep) * (value - average)
+            variable.assign(ops.cast(average, variable.dtype))
+            self._average[index] = average
+        self._since = 0
+        self.updates += 1

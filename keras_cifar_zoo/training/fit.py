@@ -29,6 +29,7 @@ from keras_cifar_zoo.training.callbacks import (
     DivergenceGuard,
     EpochBatches,
     EpochRandomness,
+    LookaheadAveraging,
     SelectOnValidation,
     tf_batches,
 )
@@ -528,8 +529,13 @@ def _train(
     batches = EpochBatches(*train, batch_size, seed=run.rng_seed)
     guard = DivergenceGuard()
     selection = _selection_on_validation(recipe, val, run, model)
+    averaging = (
+        None
+        if recipe.weight_averaging is None
+        else LookaheadAveraging(recipe.weight_averaging, len(batches), epochs)
+    )
     all_callbacks = _run_callbacks(
-        run, batches, callbacks, guard, selection, model, seed, tensorboard_dir
+        run, batches, callbacks, guard, selection, averaging, model, seed, tensorboard_dir
     )
     history = train_model.fit(
         tf_batches(batches) if keras.backend.backend() == "tensorflow" else batches,
@@ -568,18 +574,21 @@ def _run_callbacks(
     user_callbacks: Sequence[keras.callbacks.Callback],
     guard: DivergenceGuard,
     selection: SelectOnValidation | None,
+    averaging: LookaheadAveraging | None,
     model: keras.Model,
     seed: int | None,
     tensorboard_dir: str | os.PathLike | None,
 ) -> list[keras.callbacks.Callback]:
     """Every callback of the run, in the order that matters: randomness first, so every
-    later callback sees the epoch's seeds; the divergence guard after the user's callbacks
-    and the log, right before anything is saved.
+    later callback sees the epoch's seeds; then the recipe's weight averaging, so the user's
+    callbacks and the checkpoint see the averaged weights at an epoch's end; the divergence
+    guard after the user's callbacks and the log, right before anything is saved.
 
     A resumed run's CSV log loses the rows of epochs logged but never checkpointed.
     """
     all_callbacks: list[keras.callbacks.Callback] = [
         EpochRandomness(run.rng_seed, batches, reseed_globals=seed is not None),
+        *([] if averaging is None else [averaging]),
         *user_callbacks,
     ]
     if run.history_log is not None:
