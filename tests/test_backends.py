@@ -19,6 +19,7 @@ RERUN = (
     "test_augment.py",
     "test_training.py",
     "test_reliability_training.py",
+    "test_weight_averaging.py",
 )
 
 
@@ -36,3 +37,4 @@ def test_backend_sensitive_tests_pass_under_jax():
     assert passed["test_augment.py"] >= 13
     assert passed["test_training.py"] >= 40
     assert passed["test_reliability_training.py"] >= 30
+    assert passed["test_weight_averaging.py"] >= 9

@@ -207,12 +207,18 @@ class LookaheadAveraging(keras.callbacks.Callback):
             self._update((epoch + 1) * self.steps_per_epoch)
 
     def _update(self, step: int) -> None:
+        if keras.backend.backend() == "jax":
+            # JAX's fit keeps the weights outside the variables between steps: write them
+            # back, and the next step reads what is assigned here.
+            self.model.jax_state_sync()
         keep = self.averaging.decay(step / self.total_steps)
         for index, variable in enumerate(self._variables):
             average = self._average[index]
             value = ops.cast(variable.value, average.dtype)
             average = average + (1.0 - keep) * (value - average)
-            variable.assign(ops.cast(average, variable.dtype))
+            # A copy: JAX's next step may donate the variable's buffer, and the average must
+            # outlive it.
+            variable.assign(ops.copy(ops.cast(average, variable.dtype)))
             self._average[index] = average
         self._since = 0
         self.updates += 1
