@@ -134,6 +134,11 @@ def test_fast_resnet9_is_pages_24_epoch_schedule_with_crops_and_cutout():
         ({"fill_mode": "wrap"}, "fill_mode must be one of ('constant', 'nearest', 'reflect')"),
         ({"shift": 1.5}, "0 <= shift < 1"),
         ({"cutout_size": -8}, "cutout_size >= 0"),
+        (
+            {"alternating_flip": True},
+            "Augmentation alternating_flip chooses how horizontal_flip flips; set "
+            "horizontal_flip=True with it. Received: horizontal_flip=False, alternating_flip=True",
+        ),
     ],
 )
 def test_augmentation_refuses_settings_the_layer_cannot_apply(settings, message):

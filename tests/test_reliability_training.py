@@ -310,14 +310,17 @@ def test_divergence_in_the_first_epoch_saves_nothing(data, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "averaging",
-    [None, WeightAveraging(every=3, final_decay=0.9, power=1.0)],
-    ids=["plain", "lookahead"],
+    ("averaging", "alternating_flip"),
+    [(None, False), (WeightAveraging(every=3, final_decay=0.9, power=1.0), False), (None, True)],
+    ids=["plain", "lookahead", "alternating_flip"],
 )
-def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, rng, averaging):
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
+    tmp_path, rng, averaging, alternating_flip
+):
     """Killed in epoch 2 of 3 and resumed: batch order, augmentation and dropout of every
     epoch come from (seed, epoch), so the weights match an uninterrupted run's; with weight
-    averaging too (8 steps an epoch, averaged after steps 3 and 6 and at the epoch's end)."""
+    averaging too (8 steps an epoch, averaged after steps 3 and 6 and at the epoch's end),
+    and with alternating flips (each image's flip in epoch 2 follows from epoch 0's)."""
     x = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
     options = dict(
         recipe=tiny_recipe(
@@ -325,7 +328,11 @@ def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, r
             batch_size=32,
             schedule=Schedule("piecewise", (0.05,)),
             augmentation=Augmentation(
-                horizontal_flip=True, shift=0.125, fill_mode="reflect", cutout_size=8
+                horizontal_flip=True,
+                shift=0.125,
+                fill_mode="reflect",
+                cutout_size=8,
+                alternating_flip=alternating_flip,
             ),
             weight_averaging=averaging,
         ),
@@ -658,6 +665,9 @@ OTHER_SETTINGS += r"pass another folder as checkpoint_dir=\. Received: {}$"
         ({"recipe": tiny_recipe(augmentation=Augmentation(horizontal_flip=True))},
          r"recipe\.augmentation=\{'horizontal_flip': False, .*\}",
          r"recipe\.augmentation=\{'horizontal_flip': True, .*\}"),
+        ({"recipe": tiny_recipe(augmentation=Augmentation(True, alternating_flip=True))},
+         r"recipe\.augmentation=\{'horizontal_flip': False, .*'alternating_flip': False\}",
+         r"recipe\.augmentation=\{'horizontal_flip': True, .*'alternating_flip': True\}"),
     ],
 )  # fmt: skip
 def test_resume_refuses_another_seed_or_recipe_settings(data, tmp_path, changes, there, here):
@@ -699,6 +709,24 @@ def test_a_state_written_before_the_new_keys_still_resumes(data, tmp_path):
     recorder = Recorder()
     fit(tiny_model(), data, seed=5, checkpoint_dir=tmp_path, callbacks=[recorder])
     assert recorder.epochs == [1] and state_of(tmp_path)["finished"]
+
+
+def test_a_state_written_before_alternating_flips_existed_still_resumes(data, tmp_path):
+    """Its augmentation lacks the setting, and trained with the default (random flips)."""
+    options = dict(recipe=tiny_recipe(augmentation=Augmentation(True)), checkpoint_dir=tmp_path)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        fit(tiny_model(), data, **options, callbacks=[CrashIn(epoch=1)])
+    state = state_of(tmp_path)
+    del state["recipe_settings"]["augmentation"]["alternating_flip"]
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    recorder = Recorder()
+    fit(tiny_model(), data, **options, callbacks=[recorder])
+    assert recorder.epochs == [1] and state_of(tmp_path)["finished"]
+    # the same old state with alternating flips asked for now is another run
+    (tmp_path / "state.json").write_text(json.dumps(state))
+    alternating = tiny_recipe(augmentation=Augmentation(True, alternating_flip=True))
+    with pytest.raises(InvalidArgumentError, match="'alternating_flip': True"):
+        fit(tiny_model(), data, recipe=alternating, checkpoint_dir=tmp_path)
 
 
 def test_every_epoch_runs_its_own_batches_with_several_steps_per_execution(rng):

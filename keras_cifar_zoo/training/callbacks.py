@@ -58,43 +58,75 @@ class DivergenceGuard(keras.callbacks.Callback):
 class EpochBatches(keras.utils.PyDataset):
     """Training batches in an order drawn from (seed, epoch) alone.
 
+    With ``alternating_flip`` the batches also carry the recipe's horizontal flips: a random
+    half of the images (drawn from the seed) mirrored in even epochs, the other half in odd
+    ones. The flip depends on the image, not the batch, so it is done here rather than in
+    the model's augmentation layer.
+
     JAX and torch take it as it is: Keras's pipeline for arrays slices NumPy arrays per batch
     there too. TensorFlow takes :func:`tf_batches`, which gathers in tf.data's threads.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, seed: int) -> None:
+    def __init__(
+        self,
+        x: np.ndarray,
+        y: np.ndarray,
+        batch_size: int,
+        seed: int,
+        alternating_flip: bool = False,
+    ) -> None:
         super().__init__()
         self.x, self.y, self.batch_size, self.seed = x, y, batch_size, seed
+        self.alternating_flip = alternating_flip
         self.order = np.arange(len(x))
+        self.flipped = np.zeros(len(x), dtype=bool)
 
     def set_epoch(self, epoch: int) -> None:
         self.order = np.random.default_rng([self.seed, epoch, 0]).permutation(len(self.x))
+        if self.alternating_flip:
+            first = np.random.default_rng([self.seed, 0, 2]).random(len(self.x)) < 0.5
+            self.flipped = first ^ bool(epoch % 2)
 
     def __len__(self) -> int:
         return math.ceil(len(self.x) / self.batch_size)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         picked = self.order[index * self.batch_size : (index + 1) * self.batch_size]
-        return self.x[picked], self.y[picked]
+        x = self.x[picked]
+        if self.alternating_flip:
+            x = np.where(self.flipped[picked, None, None, None], x[:, :, ::-1], x)
+        return x, self.y[picked]
 
 
 def tf_batches(batches: EpochBatches) -> Any:
     """The same batches as a ``tf.data`` pipeline, as Keras builds one for arrays: Python runs
-    once per epoch (Keras starts a new iterator after ``on_epoch_begin`` has set the order),
-    the gathers run in tf.data's threads."""
+    once per epoch (Keras starts a new iterator after ``on_epoch_begin`` has set the order
+    and flips), the gathers run in tf.data's threads."""
     import tensorflow as tf
 
-    orders = tf.data.Dataset.from_generator(
-        lambda: iter([batches.order]),
-        output_signature=tf.TensorSpec((len(batches.x),), tf.int64),
+    count = len(batches.x)
+    epochs = tf.data.Dataset.from_generator(
+        lambda: iter([(batches.order, batches.flipped)]),
+        output_signature=(tf.TensorSpec((count,), tf.int64), tf.TensorSpec((count,), tf.bool)),
     )
-    indices = orders.flat_map(
-        lambda order: tf.data.Dataset.from_tensor_slices(order).batch(batches.batch_size)
+    indices = epochs.flat_map(
+        lambda order, flipped: (
+            tf.data.Dataset.from_tensor_slices(order)
+            .batch(batches.batch_size)
+            .map(lambda i: (i, tf.gather(flipped, i)))
+        )
     )
     arrays = tf.data.Dataset.from_tensors((batches.x, batches.y)).repeat()
+
+    def gather(index: Any, flipped: Any, xy: Any) -> tuple[Any, Any]:
+        x = tf.gather(xy[0], index)
+        if batches.alternating_flip:
+            x = tf.where(flipped[:, None, None, None], tf.reverse(x, [2]), x)
+        return x, tf.gather(xy[1], index)
+
     return (
         tf.data.Dataset.zip(indices, arrays)
-        .map(lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)), tf.data.AUTOTUNE)
+        .map(lambda i, xy: gather(*i, xy), tf.data.AUTOTUNE)
         .apply(tf.data.experimental.assert_cardinality(len(batches)))
         .prefetch(tf.data.AUTOTUNE)
     )

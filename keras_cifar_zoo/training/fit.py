@@ -441,7 +441,8 @@ def augmentation_layers(augmentation: Augmentation, seed: int | None = None) -> 
         return []
     return [
         RandomAugment(
-            horizontal_flip=augmentation.horizontal_flip,
+            # alternating flips are done per image by the batches (EpochBatches)
+            horizontal_flip=augmentation.horizontal_flip and not augmentation.alternating_flip,
             shift=augmentation.shift,
             rotation_degrees=augmentation.rotation_degrees,
             fill_mode=augmentation.fill_mode,
@@ -526,7 +527,12 @@ def _train(
     """Trains from the run's first epoch not completed (none for a run that already ended),
     each epoch's batches in the order drawn from the run's seed; returns Keras's history of
     this call and the divergence guard that watched it."""
-    batches = EpochBatches(*train, batch_size, seed=run.rng_seed)
+    batches = EpochBatches(
+        *train,
+        batch_size,
+        seed=run.rng_seed,
+        alternating_flip=recipe.augmentation.alternating_flip,
+    )
     guard = DivergenceGuard()
     selection = _selection_on_validation(recipe, val, run, model)
     averaging = (

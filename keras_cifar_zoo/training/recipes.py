@@ -34,6 +34,10 @@ class Augmentation:
             fractional ones with bilinear interpolation.
         cutout_size: Side in pixels of a square masked out of every training image (0: none).
         cutout_value: Raw pixel value (0-255) written into the cutout square.
+        alternating_flip: With ``horizontal_flip``, flip each image in alternate epochs
+            instead of at random (airbench94): a random half in the first epoch, then every
+            image the other way round from its previous epoch, so every two epochs show
+            each image both ways.
     """
 
     horizontal_flip: bool = False
@@ -44,8 +48,15 @@ class Augmentation:
     integer_shift: bool = False
     cutout_size: int = 0
     cutout_value: float = 0.0
+    alternating_flip: bool = False
 
     def __post_init__(self) -> None:
+        if self.alternating_flip and not self.horizontal_flip:
+            raise InvalidArgumentError(
+                "Augmentation alternating_flip chooses how horizontal_flip flips; set "
+                "horizontal_flip=True with it. Received: horizontal_flip=False, "
+                "alternating_flip=True"
+            )
         if self.fill_mode not in FILL_MODES:
             raise InvalidArgumentError(
                 f"Augmentation fill_mode must be one of {FILL_MODES}. "
@@ -394,8 +405,10 @@ _RECIPES = [
         "horizontal flips and translations of up to 2 pixels with reflected borders. Evaluate "
         "with tta='flip_translate', as the reference does. Where it differs from the "
         "reference: flips are drawn at random each epoch (the reference flips a random half "
-        "in the first epoch, then alternates every image's flip), the whitening bias trains "
-        "in every epoch (the reference freezes it after 3), there is no weight averaging (the "
+        "in the first epoch, then alternates every image's flip: "
+        "Augmentation(alternating_flip=True) runs it, not yet compared at full scale), the "
+        "whitening bias trains in every epoch (the reference freezes it after 3), there is no "
+        "weight averaging (the "
         "reference's lookahead pulls the weights and BatchNorm statistics to their running "
         "average every 5 steps, its decay rising as the cube of the progress: "
         "weight_averaging=WeightAveraging() runs it, not yet compared here at full scale; "

@@ -23,10 +23,12 @@ from keras_cifar_zoo.training.checkpoints import (
     write_state,
 )
 from keras_cifar_zoo.training.history_log import HistoryLog
-from keras_cifar_zoo.training.recipes import Recipe
+from keras_cifar_zoo.training.recipes import Augmentation, Recipe
 
 # Recipe fields a resume does not compare: names and prose, or overridden by fit's arguments.
 _RECIPE_FIELDS_NOT_COMPARED = ("name", "article", "description", "epochs", "batch_size")
+# A setting added to a nested record after a run started trained at its default then.
+_NESTED_DEFAULTS = {"augmentation": dataclasses.asdict(Augmentation())}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,13 +179,19 @@ def _recipe_settings(recipe: Recipe) -> dict[str, Any]:
 
 def _differences(saved: dict[str, Any], settings: dict[str, Any]) -> tuple[list[str], list[str]]:
     """``key=value`` descriptions of the settings that differ, saved and new; keys an older
-    state file lacks are not compared."""
+    state file lacks are not compared, and an augmentation setting it lacks counts as the
+    default it trained with."""
     there, here = [], []
     for key, value in settings.items():
         if key not in saved or saved[key] == value:
             continue
         if key == "recipe_settings" and isinstance(saved[key], dict):
-            old = saved[key]
+            old = {
+                field: _NESTED_DEFAULTS[field] | setting
+                if field in _NESTED_DEFAULTS and isinstance(setting, dict)
+                else setting
+                for field, setting in saved[key].items()
+            }
             for field in sorted(set(old) | set(value)):
                 if old.get(field) != value.get(field):
                     there.append(f"recipe.{field}={old.get(field)!r}")
