@@ -243,4 +243,18 @@ CIFAR10_ZSCORE = Preprocessing(
     std=(64.14971725258323 + 1e-7,),
 )
 
-PRESETS = {p.name: p for p in (RESCALE_0_1, IMAGENET_MEAN_RGB, CIFAR10_ZSCORE)}
+CIFAR10_CHANNEL_ZSCORE = Preprocessing(
+    name="cifar10_channel_zscore",
+    description=(
+        "Pixels scaled to [0, 1], then the CIFAR-10 training set's per-channel mean (0.4914, "
+        "0.4822, 0.4465) subtracted and std (0.2470, 0.2435, 0.2616) divided, as airbench94 "
+        "normalizes."
+    ),
+    scale=1 / 255,
+    mean=(0.4914, 0.4822, 0.4465),
+    std=(0.2470, 0.2435, 0.2616),
+)
+
+PRESETS = {
+    p.name: p for p in (RESCALE_0_1, IMAGENET_MEAN_RGB, CIFAR10_ZSCORE, CIFAR10_CHANNEL_ZSCORE)
+}

@@ -10,12 +10,8 @@ import numpy as np
 import pytest
 
 from keras_cifar_zoo import fit_cifar10, get_recipe, load_model, model_info
-from keras_cifar_zoo.models.airbench import (
-    AIRBENCH_PREPROCESSING,
-    AirbenchConfig,
-    init_whitening,
-    whitening_kernel,
-)
+from keras_cifar_zoo.models.airbench import AirbenchConfig, init_whitening, whitening_kernel
+from keras_cifar_zoo.preprocessing import CIFAR10_CHANNEL_ZSCORE
 
 CONFIG = AirbenchConfig()
 BLOCKS = ((24, 64), (64, 256), (256, 256))  # (in, out) channels of each block's first conv
@@ -163,7 +159,7 @@ def test_preprocessing_is_airbenchs_per_channel_normalization(model, uint8_image
     )
     got = to_numpy(model.get_layer("preprocessing")(uint8_images))
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
-    assert model_info("airbench94").preprocessing == AIRBENCH_PREPROCESSING
+    assert model_info("airbench94").preprocessing == CIFAR10_CHANNEL_ZSCORE
 
 
 def _patches(images: np.ndarray) -> np.ndarray:
@@ -207,17 +203,17 @@ def test_init_whitening_uses_the_first_5000_preprocessed_training_images(rng):
     fresh = load_model("airbench94")
     assert not np.any(to_numpy(fresh.get_layer("whitening").kernel))  # zero until set
     assert init_whitening(fresh, images) is True
-    expected = whitening_kernel(AIRBENCH_PREPROCESSING.apply(images[:5000]))
+    expected = whitening_kernel(CIFAR10_CHANNEL_ZSCORE.apply(images[:5000]))
     np.testing.assert_allclose(to_numpy(fresh.get_layer("whitening").kernel), expected, atol=1e-5)
     # set once: loaded or trained filters are kept
     assert init_whitening(fresh, images[:100]) is False
     np.testing.assert_allclose(to_numpy(fresh.get_layer("whitening").kernel), expected, atol=1e-5)
     # a model built without its preprocessing layer gets the caller's preprocessing
     bare = load_model("airbench94", include_preprocessing=False)
-    assert init_whitening(bare, images[:200], AIRBENCH_PREPROCESSING) is True
+    assert init_whitening(bare, images[:200], CIFAR10_CHANNEL_ZSCORE) is True
     np.testing.assert_allclose(
         to_numpy(bare.get_layer("whitening").kernel),
-        whitening_kernel(AIRBENCH_PREPROCESSING.apply(images[:200])),
+        whitening_kernel(CIFAR10_CHANNEL_ZSCORE.apply(images[:200])),
         atol=1e-5,
     )
 
@@ -247,7 +243,7 @@ def test_fit_sets_the_whitening_filters_and_keeps_them_and_the_scales_frozen(rng
     trained = history.model
     np.testing.assert_allclose(
         to_numpy(trained.get_layer("whitening").kernel),
-        whitening_kernel(AIRBENCH_PREPROCESSING.apply(images)),
+        whitening_kernel(CIFAR10_CHANNEL_ZSCORE.apply(images)),
         atol=1e-5,
     )
     for name in NORMS:

@@ -11,6 +11,7 @@ import pytest
 
 from keras_cifar_zoo import ImagePreprocessing, InvalidArgumentError, Preprocessing
 from keras_cifar_zoo.preprocessing import (
+    CIFAR10_CHANNEL_ZSCORE,
     CIFAR10_ZSCORE,
     IMAGENET_MEAN_RGB,
     PRESETS,
@@ -24,6 +25,10 @@ REFERENCE = {
     "imagenet_mean_rgb": lambda x: x - np.array([123.68, 116.779, 103.939]),
     # Article 003: (x - mean) / (std + 1e-7) with the training set's scalar mean and std.
     "cifar10_zscore": lambda x: (x - 120.70754290364583) / (64.14971725258323 + 1e-7),
+    # airbench94: x / 255, then per-channel (x - mean) / std.
+    "cifar10_channel_zscore": lambda x: (
+        (x / 255.0 - np.array([0.4914, 0.4822, 0.4465])) / np.array([0.2470, 0.2435, 0.2616])
+    ),
 }
 
 
@@ -36,12 +41,14 @@ def preset(request) -> Preprocessing:
     return PRESETS[request.param]
 
 
-def test_the_three_presets_exist():
+def test_the_four_presets_exist():
     assert sorted(PRESETS) == sorted(REFERENCE)
-    assert [RESCALE_0_1.name, IMAGENET_MEAN_RGB.name, CIFAR10_ZSCORE.name] == [
+    presets = [RESCALE_0_1, IMAGENET_MEAN_RGB, CIFAR10_ZSCORE, CIFAR10_CHANNEL_ZSCORE]
+    assert [p.name for p in presets] == [
         "rescale_0_1",
         "imagenet_mean_rgb",
         "cifar10_zscore",
+        "cifar10_channel_zscore",
     ]
 
 

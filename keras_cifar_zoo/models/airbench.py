@@ -33,25 +33,13 @@ import numpy as np
 from keras import initializers, layers, regularizers
 
 from keras_cifar_zoo.models.spec import ModelSpec
-from keras_cifar_zoo.preprocessing import Preprocessing
+from keras_cifar_zoo.preprocessing import CIFAR10_CHANNEL_ZSCORE, Preprocessing
 
 MODELS: list[ModelSpec] = []
 """Every variant of this family, in registration order."""
 
 WHITENING_LAYER = "whitening"
 """Name of the patch-whitening convolution; :func:`init_whitening` finds it by this name."""
-
-AIRBENCH_PREPROCESSING = Preprocessing(
-    name="cifar10_channel_zscore",
-    description=(
-        "Pixels scaled to [0, 1], then the CIFAR-10 training set's per-channel mean (0.4914, "
-        "0.4822, 0.4465) subtracted and std (0.2470, 0.2435, 0.2616) divided, as airbench "
-        "normalizes."
-    ),
-    scale=1 / 255,
-    mean=(0.4914, 0.4822, 0.4465),
-    std=(0.2470, 0.2435, 0.2616),
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,7 +257,7 @@ MODELS.append(
         "256, 256 filters), global max pool, logits scaled by 1/9; the zoo's fastest model for "
         "time-to-94% training, not from the seed articles.",
         num_params=1_975_096,
-        preprocessing=AIRBENCH_PREPROCESSING,
+        preprocessing=CIFAR10_CHANNEL_ZSCORE,
         default_recipe="airbench94",
         min_input_size=9,
     )
