@@ -120,7 +120,7 @@ def articles_table() -> str:
         models = "model" if len(by_article[ZOO_ORIGIN]) == 1 else "models"
         lines.append(
             f"| - | The zoo's own fast {models} for time-to-94% training, see "
-            f"[Models](models.md#the-zoos-fast-model) | {', '.join(by_article[ZOO_ORIGIN])} |"
+            f"[Models](models.md#the-zoos-fast-models) | {', '.join(by_article[ZOO_ORIGIN])} |"
         )
     return "\n".join(lines)
 

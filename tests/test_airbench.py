@@ -9,7 +9,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_cifar_zoo import fit_cifar10, get_recipe, load_model, model_info
+from keras_cifar_zoo import WeightAveraging, fit_cifar10, get_recipe, load_model, model_info
 from keras_cifar_zoo.models.airbench import AirbenchConfig, init_whitening, whitening_kernel
 from keras_cifar_zoo.preprocessing import CIFAR10_CHANNEL_ZSCORE
 
@@ -269,4 +269,7 @@ def test_recipe_is_the_references_in_keras_units():
     aug = recipe.augmentation
     assert (aug.horizontal_flip, aug.fill_mode, aug.integer_shift) == (True, "reflect", True)
     assert round(aug.shift * 32) == 2 and aug.cutout_size == 0 and aug.rotation_degrees == 0
+    assert aug.alternating_flip is True
+    assert recipe.weight_averaging == WeightAveraging(every=5, final_decay=0.95**5, power=3.0)
+    assert recipe.freeze_after_epochs == {"whitening/bias": 3}
     assert "tta='flip_translate'" in recipe.description

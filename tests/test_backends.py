@@ -20,6 +20,8 @@ RERUN = (
     "test_training.py",
     "test_reliability_training.py",
     "test_weight_averaging.py",
+    "test_alternating_flip.py",
+    "test_frozen_variables.py",
 )
 
 
@@ -38,3 +40,5 @@ def test_backend_sensitive_tests_pass_under_jax():
     assert passed["test_training.py"] >= 40
     assert passed["test_reliability_training.py"] >= 30
     assert passed["test_weight_averaging.py"] >= 9
+    assert passed["test_alternating_flip.py"] >= 5
+    assert passed["test_frozen_variables.py"] >= 10

@@ -309,32 +309,32 @@ def test_divergence_in_the_first_epoch_saves_nothing(data, tmp_path):
 # ------------------------------------------------------------------------------ exact resume
 
 
+_AUGMENTATION = Augmentation(horizontal_flip=True, shift=0.125, fill_mode="reflect", cutout_size=8)
+
+
 @pytest.mark.parametrize(
-    ("averaging", "alternating_flip"),
-    [(None, False), (WeightAveraging(every=3, final_decay=0.9, power=1.0), False), (None, True)],
-    ids=["plain", "lookahead", "alternating_flip"],
+    "changes",
+    [
+        {},
+        {"weight_averaging": WeightAveraging(every=3, final_decay=0.9, power=1.0)},
+        {"augmentation": dataclasses.replace(_AUGMENTATION, alternating_flip=True)},
+        {"freeze_after_epochs": {"conv/bias": 1}},
+    ],
+    ids=["plain", "lookahead", "alternating_flip", "frozen_bias"],
 )
-def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(
-    tmp_path, rng, averaging, alternating_flip
-):
+def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, rng, changes):
     """Killed in epoch 2 of 3 and resumed: batch order, augmentation and dropout of every
     epoch come from (seed, epoch), so the weights match an uninterrupted run's; with weight
     averaging too (8 steps an epoch, averaged after steps 3 and 6 and at the epoch's end),
-    and with alternating flips (each image's flip in epoch 2 follows from epoch 0's)."""
+    with alternating flips (each image's flip in epoch 2 follows from epoch 0's), and with a
+    variable frozen after the first epoch (its kept value comes from the checkpoint)."""
     x = rng.integers(0, 256, (256, 32, 32, 3), dtype=np.uint8)
     options = dict(
         recipe=tiny_recipe(
             epochs=3,
             batch_size=32,
             schedule=Schedule("piecewise", (0.05,)),
-            augmentation=Augmentation(
-                horizontal_flip=True,
-                shift=0.125,
-                fill_mode="reflect",
-                cutout_size=8,
-                alternating_flip=alternating_flip,
-            ),
-            weight_averaging=averaging,
+            **({"augmentation": _AUGMENTATION} | changes),
         ),
         seed=7,
     )

@@ -60,6 +60,7 @@ def test_overrides_change_one_recipe_setting_each():
             "optimizer_config.ema_momentum=0.9",
             "epochs=3",
             "augmentation.horizontal_flip=false",
+            "augmentation.alternating_flip=false",
         ],
     )
     assert recipe.optimizer_config == {

@@ -254,3 +254,32 @@ class LookaheadAveraging(keras.callbacks.Callback):
             self._average[index] = average
         self._since = 0
         self.updates += 1
+
+
+class FreezeAfterEpochs(keras.callbacks.Callback):
+    """Keeps variables at their values from the start of a given epoch on (a recipe's
+    ``freeze_after_epochs``).
+
+    After every training step (every execution with ``steps_per_execution``) each frozen
+    variable is set back, so neither its gradient, its momentum nor weight decay moves it,
+    on any backend and without retracing the step. A resumed run takes the kept values from
+    its checkpoint, which holds them.
+    """
+
+    def __init__(self, frozen: Sequence[tuple[keras.Variable, int]]) -> None:
+        super().__init__()
+        self.frozen = list(frozen)
+        self._kept: dict[int, Any] = {}
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        for index, (variable, after) in enumerate(self.frozen):
+            if epoch >= after and index not in self._kept:
+                self._kept[index] = ops.copy(variable.value)
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if not self._kept:
+            return
+        if keras.backend.backend() == "jax":
+            self.model.jax_state_sync()  # as in LookaheadAveraging
+        for index, kept in self._kept.items():
+            self.frozen[index][0].assign(ops.copy(kept))

@@ -29,6 +29,7 @@ from keras_cifar_zoo.training.callbacks import (
     DivergenceGuard,
     EpochBatches,
     EpochRandomness,
+    FreezeAfterEpochs,
     LookaheadAveraging,
     SelectOnValidation,
     tf_batches,
@@ -195,6 +196,7 @@ def fit(
         # Build and compile: the model, wrapped with augmentation and any preprocessing.
         model = _zoo_model(model_or_name, recipe, DATASETS[dataset][1])
         train_model, num_classes = _training_model(model, recipe, preprocessing, splits, seed)
+        frozen = _frozen_variables(train_model, recipe, model.name)
         x, y, val = _labelled_arrays(splits, num_classes, batch_size, batch_shards(resolved))
         _compile(train_model, recipe, math.ceil(len(x) / batch_size), epochs, steps_per_execution)
         # Start fresh or resume: the folder's state restores the weights and optimizer.
@@ -224,6 +226,7 @@ def fit(
             seed=seed,
             verbose=verbose,
             tensorboard_dir=tensorboard_dir,
+            frozen=frozen,
         )
     return _finish(history, run, recipe, model, guard, splits.selects_on_test_set, len(x))
 
@@ -435,6 +438,25 @@ def _training_model(
     return train_model, num_classes
 
 
+def _frozen_variables(
+    train_model: keras.Model, recipe: Recipe, model_name: str
+) -> list[tuple[keras.Variable, int]]:
+    """The variables a recipe's ``freeze_after_epochs`` names, each with its epoch count;
+    a path the model lacks is refused before anything is trained or written."""
+    if not recipe.freeze_after_epochs:
+        return []
+    by_path = {v.path: v for v in train_model.trainable_weights}
+    missing = sorted(set(recipe.freeze_after_epochs) - set(by_path))
+    if missing:
+        raise InvalidArgumentError(
+            f"Recipe {recipe.name!r} freezes {', '.join(missing)}, but model {model_name!r} "
+            "has no trainable variable at that path. Name variables by their variable.path, "
+            f"one of {', '.join(sorted(by_path)[:3])}, ... "
+            f"Received: freeze_after_epochs={recipe.freeze_after_epochs!r}"
+        )
+    return [(by_path[path], after) for path, after in recipe.freeze_after_epochs.items()]
+
+
 def augmentation_layers(augmentation: Augmentation, seed: int | None = None) -> list[keras.Layer]:
     """Returns the layers applying a recipe's augmentation (random only in training)."""
     if not augmentation.enabled:
@@ -523,6 +545,7 @@ def _train(
     seed: int | None,
     verbose: str | int,
     tensorboard_dir: str | os.PathLike | None,
+    frozen: Sequence[tuple[keras.Variable, int]] = (),
 ) -> tuple[keras.callbacks.History, DivergenceGuard]:
     """Trains from the run's first epoch not completed (none for a run that already ended),
     each epoch's batches in the order drawn from the run's seed; returns Keras's history of
@@ -535,13 +558,15 @@ def _train(
     )
     guard = DivergenceGuard()
     selection = _selection_on_validation(recipe, val, run, model)
-    averaging = (
-        None
-        if recipe.weight_averaging is None
-        else LookaheadAveraging(recipe.weight_averaging, len(batches), epochs)
-    )
+    # the frozen variables are set back after the averaging has moved them
+    recipe_callbacks: list[keras.callbacks.Callback] = [
+        *([] if recipe.weight_averaging is None else [
+            LookaheadAveraging(recipe.weight_averaging, len(batches), epochs)
+        ]),
+        *([FreezeAfterEpochs(frozen)] if frozen else []),
+    ]  # fmt: skip
     all_callbacks = _run_callbacks(
-        run, batches, callbacks, guard, selection, averaging, model, seed, tensorboard_dir
+        run, batches, callbacks, guard, selection, recipe_callbacks, model, seed, tensorboard_dir
     )
     history = train_model.fit(
         tf_batches(batches) if keras.backend.backend() == "tensorflow" else batches,
@@ -580,21 +605,21 @@ def _run_callbacks(
     user_callbacks: Sequence[keras.callbacks.Callback],
     guard: DivergenceGuard,
     selection: SelectOnValidation | None,
-    averaging: LookaheadAveraging | None,
+    recipe_callbacks: Sequence[keras.callbacks.Callback],
     model: keras.Model,
     seed: int | None,
     tensorboard_dir: str | os.PathLike | None,
 ) -> list[keras.callbacks.Callback]:
     """Every callback of the run, in the order that matters: randomness first, so every
-    later callback sees the epoch's seeds; then the recipe's weight averaging, so the user's
-    callbacks and the checkpoint see the averaged weights at an epoch's end; the divergence
+    later callback sees the epoch's seeds; then the recipe's weight averaging and frozen
+    variables, so the user's callbacks and the checkpoint see the weights they leave; the divergence
     guard after the user's callbacks and the log, right before anything is saved.
 
     A resumed run's CSV log loses the rows of epochs logged but never checkpointed.
     """
     all_callbacks: list[keras.callbacks.Callback] = [
         EpochRandomness(run.rng_seed, batches, reseed_globals=seed is not None),
-        *([] if averaging is None else [averaging]),
+        *recipe_callbacks,
         *user_callbacks,
     ]
     if run.history_log is not None:
