@@ -38,7 +38,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 EPOCH_IMAGES = 50_000
 VALIDATION_IMAGES = 10_000
-_PEAK_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+PEAK_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}
+"""Precision policy -> the dtype of the matmul peak its runs are compared with."""
 
 
 def child(spec: dict) -> dict:
@@ -172,7 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     add = parser.add_argument
     add("--models", nargs="+", help="zoo model names (required)")
     add("--recipe", default="improved_sgd_crops", help="recipe to train with")
-    add("--precision", nargs="+", default=["mixed_bfloat16"], choices=sorted(_PEAK_DTYPES))
+    add("--precision", nargs="+", default=["mixed_bfloat16"], choices=sorted(PEAK_DTYPES))
     add("--batch-sizes", type=int, nargs="+", default=[256])
     add("--threads", type=_threads, nargs="+", default=[(0, 0)], help="INTRA,INTER settings")
     add("--warmup-steps", type=int, default=3, help="untimed steps (tracing, warm-up)")

@@ -698,8 +698,15 @@ def benchmarks_table() -> str:
     return "\n".join(lines).rstrip("\n")
 
 
-_PEAK_DTYPES = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
-"""Precision policy -> the matmul peak its runs are compared with."""
+def _epoch_settings() -> Any:
+    """benchmarks/epoch_settings.py, whose choice of the fastest setting the table shows."""
+    import importlib.util
+
+    path = ROOT / "benchmarks" / "epoch_settings.py"
+    spec = importlib.util.spec_from_file_location("keras_cifar_zoo_epoch_settings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def epoch_settings_table() -> str:
@@ -710,20 +717,19 @@ def epoch_settings_table() -> str:
         return (
             "Not measured yet: the command above writes `benchmarks/results/epoch-settings-*.json`."
         )
+    settings = _epoch_settings()
     lines = []
     for path in paths:
         report = json.loads(path.read_text(encoding="utf-8"))
         env = report["runs"][0]
         peak = report["peak"]
-        peak_of = {policy: peak[dtype]["tflops"] for policy, dtype in _PEAK_DTYPES.items()}
+        peak_of = {
+            policy: peak[dtype]["tflops"]
+            for policy, dtype in settings.PEAK_DTYPES.items()
+            if dtype in peak
+        }
         rows = report["results"]
-        best: dict[str, dict] = {}
-        for r in rows:
-            if "error" not in r and (
-                r["model"] not in best
-                or r["seconds_per_50k_epoch"] < best[r["model"]]["seconds_per_50k_epoch"]
-            ):
-                best[r["model"]] = r
+        best = settings.fastest(rows)
         lines += [
             f"### {_cell(env['device'])}, {env['backend']}, {env['date'][:10]}",
             "",

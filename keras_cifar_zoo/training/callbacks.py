@@ -7,13 +7,16 @@ import math
 import random
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 from keras import ops
 
 from keras_cifar_zoo.training.checkpoints import atomic_write
+
+if TYPE_CHECKING:
+    from keras_cifar_zoo.training.recipes import WeightAveraging
 
 
 def weights_finite(model: keras.Model) -> bool:
@@ -215,7 +218,7 @@ class LookaheadAveraging(keras.callbacks.Callback):
     its last checkpoint saved, so a resume continues exactly.
     """
 
-    def __init__(self, averaging: Any, steps_per_epoch: int, epochs: int) -> None:
+    def __init__(self, averaging: WeightAveraging, steps_per_epoch: int, epochs: int) -> None:
         super().__init__()
         self.averaging = averaging
         self.steps_per_epoch = steps_per_epoch
