@@ -782,7 +782,8 @@ def recipes_table() -> str:
     for name in zoo.list_recipes():
         r = zoo.get_recipe(name)
         a = r.augmentation
-        parts = ["flip"] if a.horizontal_flip else []
+        flip = "alternating flip" if a.alternating_flip else "flip"
+        parts = [flip] if a.horizontal_flip else []
         if a.shift:
             kind = "whole-pixel" if a.integer_shift else "bilinear"
             parts.append(f"{a.shift:g} {kind} shifts ({a.fill_mode} fill)")
