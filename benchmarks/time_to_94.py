@@ -215,15 +215,16 @@ def spread(values: list[float]) -> dict[str, float]:
 
 def apply_overrides(recipe: Any, overrides: list[str]) -> Any:
     """The recipe with ``FIELD=JSON`` changes: a top-level field (``epochs=8``), or one key of
-    its optimizer configuration or augmentation (``optimizer_config.use_ema=true``,
-    ``augmentation.horizontal_flip=false``); ``weight_averaging={}`` switches on lookahead
-    averaging with its default fields (``null`` switches it off); for A/B comparisons."""
+    its optimizer configuration, augmentation or schedule (``optimizer_config.use_ema=true``,
+    ``augmentation.horizontal_flip=false``, ``schedule.values=[0.02,0.2,0]``: a batch of 512
+    with the rate scaled); ``weight_averaging={}`` switches on lookahead averaging with its
+    default fields (``null`` switches it off); for A/B comparisons."""
     import dataclasses
 
     from keras_cifar_zoo import WeightAveraging
 
     changes: dict[str, Any] = {}
-    nested = {"optimizer_config": dict(recipe.optimizer_config), "augmentation": {}}
+    nested = {"optimizer_config": dict(recipe.optimizer_config), "augmentation": {}, "schedule": {}}
     fields = {f.name for f in dataclasses.fields(recipe)}
     for item in overrides:
         key, sep, text = item.partition("=")
@@ -234,11 +235,13 @@ def apply_overrides(recipe: Any, overrides: list[str]) -> Any:
             sep = ""
         if not sep or (dot and head not in nested) or (not dot and key not in fields):
             raise SystemExit(
-                f"--override takes FIELD=JSON with a Recipe field, optimizer_config.KEY or "
-                f"augmentation.FIELD, e.g. optimizer_config.use_ema=true. Received: {item!r}"
+                f"--override takes FIELD=JSON with a Recipe field, optimizer_config.KEY, "
+                f"augmentation.FIELD or schedule.FIELD, e.g. optimizer_config.use_ema=true. "
+                f"Received: {item!r}"
             )
         if dot:
-            nested[head][tail] = value
+            # JSON lists are the tuples of a schedule's values and boundaries
+            nested[head][tail] = tuple(value) if isinstance(value, list) else value
         elif key == "weight_averaging" and isinstance(value, dict):
             try:
                 changes[key] = WeightAveraging(**value)
@@ -246,11 +249,11 @@ def apply_overrides(recipe: Any, overrides: list[str]) -> Any:
                 raise SystemExit(f"--override {item!r}: {error}") from None
         else:
             changes[key] = value
-    augmentation = dataclasses.replace(recipe.augmentation, **nested["augmentation"])
     return dataclasses.replace(
         recipe,
         optimizer_config=nested["optimizer_config"],
-        augmentation=augmentation,
+        augmentation=dataclasses.replace(recipe.augmentation, **nested["augmentation"]),
+        schedule=dataclasses.replace(recipe.schedule, **nested["schedule"]),
         **changes,
     )
 

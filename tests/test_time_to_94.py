@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 from helpers.scripts import load_script
 
-from keras_cifar_zoo import WeightAveraging, evaluate, get_recipe, load_cifar10, load_model
+from keras_cifar_zoo import (
+    InvalidArgumentError,
+    WeightAveraging,
+    evaluate,
+    get_recipe,
+    load_cifar10,
+    load_model,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,9 +92,20 @@ def test_a_bad_override_stops_before_the_data_is_read(bad, tmp_path):
     with pytest.raises(SystemExit) as caught:
         time_to_94.main(["--override", bad, "--data-dir", str(tmp_path / "nothing")])
     assert str(caught.value) == (
-        "--override takes FIELD=JSON with a Recipe field, optimizer_config.KEY or "
-        f"augmentation.FIELD, e.g. optimizer_config.use_ema=true. Received: {bad!r}"
+        "--override takes FIELD=JSON with a Recipe field, optimizer_config.KEY, "
+        "augmentation.FIELD or schedule.FIELD, e.g. optimizer_config.use_ema=true. "
+        f"Received: {bad!r}"
     )
+
+
+def test_a_schedule_override_scales_the_rate_for_a_larger_batch():
+    base = get_recipe("improved_sgd_crops")
+    recipe = time_to_94.apply_overrides(base, ["batch_size=512", "schedule.values=[0.02,0.2,0]"])
+    assert recipe.batch_size == 512 and recipe.schedule.values == (0.02, 0.2, 0)
+    assert recipe.schedule.warmup_fraction == base.schedule.warmup_fraction == 0.15
+    assert recipe.schedule.learning_rate(6, 40) == pytest.approx(0.2)
+    with pytest.raises(InvalidArgumentError, match="A one-cycle schedule needs three values"):
+        time_to_94.apply_overrides(base, ["schedule.values=[0.2]"])
 
 
 @pytest.mark.slow  # trains airbench94 twice for a few seconds each
