@@ -47,7 +47,7 @@ def fit(data, recipe, **kwargs):
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("averaging", [None, WeightAveraging(every=2)], ids=["plain", "lookahead"])
+@pytest.mark.parametrize("averaging", [None, WeightAveraging(every=3)], ids=["plain", "lookahead"])
 def test_a_frozen_variable_keeps_its_value_and_the_rest_trains(data, averaging):
     ends = EpochEnds()
     recipe = tiny_recipe(epochs=3, freeze_after_epochs={"conv/bias": 1}, weight_averaging=averaging)

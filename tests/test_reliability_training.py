@@ -319,8 +319,12 @@ _AUGMENTATION = Augmentation(horizontal_flip=True, shift=0.125, fill_mode="refle
         {"weight_averaging": WeightAveraging(every=3, final_decay=0.9, power=1.0)},
         {"augmentation": dataclasses.replace(_AUGMENTATION, alternating_flip=True)},
         {"freeze_after_epochs": {"conv/bias": 1}},
+        {
+            "freeze_after_epochs": {"conv/bias": 1},
+            "weight_averaging": WeightAveraging(every=3, final_decay=0.9, power=1.0),
+        },
     ],
-    ids=["plain", "lookahead", "alternating_flip", "frozen_bias"],
+    ids=["plain", "lookahead", "alternating_flip", "frozen_bias", "frozen_bias_lookahead"],
 )
 def test_a_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tmp_path, rng, changes):
     """Killed in epoch 2 of 3 and resumed: batch order, augmentation and dropout of every

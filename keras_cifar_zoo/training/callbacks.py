@@ -263,10 +263,11 @@ class FreezeAfterEpochs(keras.callbacks.Callback):
     """Keeps variables at their values from the start of a given epoch on (a recipe's
     ``freeze_after_epochs``).
 
-    After every training step (every execution with ``steps_per_execution``) each frozen
-    variable is set back, so neither its gradient, its momentum nor weight decay moves it,
-    on any backend and without retracing the step. A resumed run takes the kept values from
-    its checkpoint, which holds them.
+    After every training step (every execution with ``steps_per_execution``) and at each
+    epoch's end, after the weight averaging, each frozen variable is set back, so neither its
+    gradient, its momentum, weight decay nor the averaging moves it, on any backend and
+    without retracing the step. A resumed run takes the kept values from its checkpoint,
+    which holds them.
     """
 
     def __init__(self, frozen: Sequence[tuple[keras.Variable, int]]) -> None:
@@ -280,6 +281,12 @@ class FreezeAfterEpochs(keras.callbacks.Callback):
                 self._kept[index] = ops.copy(variable.value)
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self._restore()
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self._restore()
+
+    def _restore(self) -> None:
         if not self._kept:
             return
         if keras.backend.backend() == "jax":
