@@ -33,6 +33,7 @@ import numpy as np
 from keras import initializers, layers, regularizers
 
 from keras_cifar_zoo.models.spec import ModelSpec
+from keras_cifar_zoo.models.speedrun import scaled_max_pool_head, torch_default_initializer
 from keras_cifar_zoo.preprocessing import CIFAR10_CHANNEL_ZSCORE, Preprocessing
 
 MODELS: list[ModelSpec] = []
@@ -94,8 +95,7 @@ def build_airbench(
 ) -> Any:
     """Builds an airbench network on tensor ``x``; returns the output tensor."""
     l2 = regularizers.L2(config.weight_decay / 2)
-    # PyTorch's default for Conv2d and Linear: uniform in +-1/sqrt(fan_in)
-    torch_default = initializers.VarianceScaling(1 / 3, mode="fan_in", distribution="uniform")
+    torch_default = torch_default_initializer()
     bias_gain = math.sqrt(config.bias_lr_scale)
 
     size = config.whitening_size
@@ -146,17 +146,13 @@ def build_airbench(
         x = norm_gelu(x, f"block{block}_norm2")
     if not include_top:
         return x
-    x = layers.GlobalMaxPooling2D(name="global_pool")(x)
-    x = layers.Rescaling(config.logit_scale, name="logit_scale")(x)
-    return layers.Dense(
-        num_classes,
-        activation=classifier_activation,
-        use_bias=False,
-        kernel_initializer=torch_default,
+    return scaled_max_pool_head(
+        x,
+        logit_scale=config.logit_scale,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
         kernel_regularizer=l2,
-        name="predictions",
-        dtype="float32",  # stable softmax under mixed precision
-    )(x)
+    )
 
 
 def whitening_kernel(images: np.ndarray, size: int = 2, epsilon: float = 5e-4) -> np.ndarray:

@@ -16,9 +16,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from keras import initializers, layers, regularizers
+from keras import layers, regularizers
 
 from keras_cifar_zoo.models.spec import ModelSpec
+from keras_cifar_zoo.models.speedrun import scaled_max_pool_head, torch_default_initializer
 from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE
 
 MODELS: list[ModelSpec] = []
@@ -58,8 +59,7 @@ def build_resnet9(
 ) -> Any:
     """Builds a ResNet-9 on tensor ``x``; returns the output tensor."""
     l2 = regularizers.L2(config.weight_decay / 2)
-    # PyTorch's default for Conv2d and Linear: uniform in +-1/sqrt(fan_in)
-    torch_default = initializers.VarianceScaling(1 / 3, mode="fan_in", distribution="uniform")
+    torch_default = torch_default_initializer()
 
     def conv_bn_relu(t: Any, filters: int, name: str) -> Any:
         t = layers.Conv2D(
@@ -86,17 +86,13 @@ def build_resnet9(
             x = layers.Add(name=f"stage{stage}_add")([x, y])
     if not include_top:
         return x
-    x = layers.GlobalMaxPooling2D(name="global_pool")(x)
-    x = layers.Rescaling(config.logit_scale, name="logit_scale")(x)
-    return layers.Dense(
-        num_classes,
-        activation=classifier_activation,
-        use_bias=False,
-        kernel_initializer=torch_default,
+    return scaled_max_pool_head(
+        x,
+        logit_scale=config.logit_scale,
+        num_classes=num_classes,
+        classifier_activation=classifier_activation,
         kernel_regularizer=l2,
-        name="predictions",
-        dtype="float32",  # stable softmax under mixed precision
-    )(x)
+    )
 
 
 MODELS.append(
