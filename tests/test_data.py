@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.cifar_files import write_batch
 
 from keras_cifar_zoo import (
     CLASS_NAMES,
@@ -20,12 +21,6 @@ from keras_cifar_zoo import (
 from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 
 
-def _write_batch(path: Path, images: np.ndarray, labels: list[int], protocol: int = 4) -> None:
-    data = images.transpose(0, 3, 1, 2).reshape(len(images), -1)
-    with path.open("wb") as f:
-        pickle.dump({b"data": data, b"labels": labels, b"batch_label": b"x"}, f, protocol=protocol)
-
-
 @pytest.fixture
 def tiny_cifar(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     """A 6-batch dataset in the official layout: 2 images per batch, known pixels and labels."""
@@ -35,7 +30,7 @@ def tiny_cifar(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
     images = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8)
     labels = np.arange(12) % 10
     for i, name in enumerate((*TRAIN_BATCHES, TEST_BATCH)):
-        _write_batch(folder / name, images[2 * i : 2 * i + 2], labels[2 * i : 2 * i + 2].tolist())
+        write_batch(folder / name, images[2 * i : 2 * i + 2], labels[2 * i : 2 * i + 2].tolist())
     return tmp_path, images, labels
 
 
@@ -146,7 +141,7 @@ def test_missing_batch(tiny_cifar):
 
 def test_labels_out_of_range(tiny_cifar):
     root, images, _ = tiny_cifar
-    _write_batch(root / "cifar-10-batches-py" / TEST_BATCH, images[:2], [3, 10])
+    write_batch(root / "cifar-10-batches-py" / TEST_BATCH, images[:2], [3, 10])
     with pytest.raises(CorruptDatasetError, match=r"labels outside 0-9.*max=10"):
         load_cifar10(root)
 

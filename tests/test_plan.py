@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers.cifar_files import write_batch
 
+from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 from keras_cifar_zoo.errors import CheckpointWriteError, CorruptCheckpointError, PlanError
 from keras_cifar_zoo.training import plan as plan_module
 from keras_cifar_zoo.training.plan import Job, load_plan, parse_plan, run_plan
@@ -180,14 +182,10 @@ def test_train_plan_command_runs_and_prints_each_job(
 
 
 def _write_batches(folder: Path, x: np.ndarray, y: np.ndarray) -> None:
-    """The official python layout: five training batches and a test batch (tiny)."""
-    import pickle
-
+    """The official python layout: five training batches and a test batch, each ``x``."""
     folder.mkdir(parents=True)
-    data = x.transpose(0, 3, 1, 2).reshape(len(x), -1)
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {b"data": data, b"labels": [int(v) for v in y]}
-        (folder / name).write_bytes(pickle.dumps(batch))
+    for name in [*TRAIN_BATCHES, TEST_BATCH]:
+        write_batch(folder / name, x, y)
 
 
 def test_a_diverging_job_is_marked_failed_and_the_others_still_run(

@@ -10,7 +10,6 @@ import errno
 import json
 import math
 import os
-import pickle
 import re
 import shutil
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from helpers.cifar_files import tiny_cifar10
 from helpers.tiny_training import BATCH, IMAGES, STEPS, tiny_recipe
 
 from keras_cifar_zoo import (
@@ -32,7 +32,6 @@ from keras_cifar_zoo import (
     get_recipe,
     load_model,
 )
-from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 from keras_cifar_zoo.errors import (
     CheckpointWriteError,
     CorruptCheckpointError,
@@ -140,21 +139,10 @@ class PoisonLastUpdate(keras.callbacks.Callback):
             layer.kernel.assign(np.full(layer.kernel.shape, np.inf, "float32"))
 
 
-def _write_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    flat = images.transpose(0, 3, 1, 2).reshape(len(images), -1)
-    with path.open("wb") as f:
-        pickle.dump({b"data": flat, b"labels": labels.tolist()}, f, protocol=4)
-
-
 @pytest.fixture
 def tiny_cifar(tmp_path, rng):
     """A CIFAR-10 folder in the official layout: 5 x 8 training and 16 test images."""
-    folder = tmp_path / "cifar" / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for name, count in [(n, 8) for n in TRAIN_BATCHES] + [(TEST_BATCH, 16)]:
-        images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
-        _write_batch(folder / name, images, np.arange(count) % 10)
-    return folder.parent
+    return tiny_cifar10(tmp_path / "cifar", rng)
 
 
 # ---------------------------------------------------------------- images scaled to [0, 1]

@@ -8,12 +8,11 @@ import dataclasses
 import importlib.util
 import json
 import math
-import pickle
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from helpers.cifar_files import tiny_cifar10
 from helpers.tiny_training import BATCH, IMAGES, STEPS, tiny_recipe
 from keras import ops
 
@@ -28,7 +27,6 @@ from keras_cifar_zoo import (
     get_recipe,
     load_model,
 )
-from keras_cifar_zoo.data import TEST_BATCH, TRAIN_BATCHES
 from keras_cifar_zoo.preprocessing import CIFAR10_ZSCORE, RESCALE_0_1
 from keras_cifar_zoo.training.augment import RandomAugment
 from keras_cifar_zoo.training.fit import TEST_SET_NOTE
@@ -403,21 +401,10 @@ def test_nan_loss_raises_and_keeps_the_last_good_checkpoint(data, tmp_path):
 # ------------------------------------------------------------------- test-set selection (004)
 
 
-def _write_batch(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    flat = images.transpose(0, 3, 1, 2).reshape(len(images), -1)
-    with path.open("wb") as f:
-        pickle.dump({b"data": flat, b"labels": labels.tolist()}, f, protocol=4)
-
-
 @pytest.fixture
 def tiny_cifar(tmp_path, rng):
     """A CIFAR-10 folder in the official layout: 5 x 8 training and 16 test images."""
-    folder = tmp_path / "cifar" / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    for name, count in [(n, 8) for n in TRAIN_BATCHES] + [(TEST_BATCH, 16)]:
-        images = rng.integers(0, 256, (count, 32, 32, 3), dtype=np.uint8)
-        _write_batch(folder / name, images, np.arange(count) % 10)
-    return folder.parent
+    return tiny_cifar10(tmp_path / "cifar", rng)
 
 
 def test_article_004_note_only_when_fit_loads_the_test_set(data, tiny_cifar, tmp_path):
