@@ -41,7 +41,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,13 @@ from keras_cifar_zoo.data import SPLITS, check_dataset, default_class_names
 from keras_cifar_zoo.errors import InvalidArgumentError, InvalidTypeError, PublishError, ZooError
 from keras_cifar_zoo.preprocessing import Preprocessing
 from keras_cifar_zoo.registry import get_info
-from keras_cifar_zoo.training.run_record import RunRecord, StandInMeasurement, rebuild
+from keras_cifar_zoo.training import run_record
+from keras_cifar_zoo.training.run_record import (
+    Measurement,
+    RunRecord,
+    StandInMeasurement,
+    rebuild,
+)
 from keras_cifar_zoo.weights import hub, resolve_weights
 from keras_cifar_zoo.weights.loading import open_checkpoint
 from keras_cifar_zoo.weights.manifest import (
@@ -189,6 +195,7 @@ def publish(
     fp16_tolerance: float = 0.0005,
     max_shard_size: float | None = None,
     training_log: str | os.PathLike | None = None,
+    seed_runs: Sequence[str | os.PathLike | Mapping[str, Any] | RunRecord] = (),
     notes: str = "",
     push: bool = False,
     dry_run: bool = False,
@@ -244,6 +251,11 @@ def publish(
         training_log: The per-epoch training log, a CSV with an ``epoch`` column (the
             ``history.csv`` that ``fit_cifar10`` writes in its ``checkpoint_dir``); copied
             into the folder as ``training_log.csv``.
+        seed_runs: The records of other seeds of the same run (``metrics.json`` paths,
+            mappings or :class:`~keras_cifar_zoo.training.run_record.RunRecord`), each of the
+            same model, recipe, dataset and epochs and measured on the test set: the manifest
+            and the model card list every seed, this checkpoint's first, with their mean and
+            standard deviation (instead of ``run_info["seed_runs"]``).
         notes: Free text for the manifest and model card (e.g. a missed target).
         push: Upload the folder to the Hub afterwards.
         dry_run: List what ``push`` would upload and upload nothing (implies ``push``).
@@ -275,6 +287,7 @@ def publish(
     repo_id = repo_id or default_repo_id(name, tag, dataset)
     runinfo = _run_info(run_info)
     recipe_name, settings = _recipe(recipe, recipe_settings, runinfo)
+    other_seeds = _other_seeds(seed_runs, runinfo, name, recipe_name, dataset)
     data_label = _data_label(data_name, data, data_dir, {"data": runinfo.data}, dataset)
     log = _training_log(training_log)
     evaluate_fn = evaluate_fn or _default_evaluator(data, data_dir, dataset)
@@ -312,7 +325,7 @@ def publish(
             input_shape=(32, 32, 3),
             preprocessing=preprocessing,
             recipe=RecipeRecord(name=recipe_name, settings=settings),
-            metrics=_metrics(measured.stored, runinfo, data_label),
+            metrics=_metrics(measured.stored, runinfo, data_label, other_seeds),
             notes=notes,
             dataset=dataset,
         )
@@ -376,6 +389,71 @@ def _run_info(run_info: Mapping[str, Any] | RunRecord | None) -> RunRecord:
             f"keys={sorted(record.to_dict())}"
         )
     return record.replace(training_data=_training_data(record.training_data, record.train_images))
+
+
+def _other_seeds(
+    seed_runs: Any, run: RunRecord, name: str, recipe: str, dataset: str
+) -> tuple[RunRecord, ...]:
+    """The records of ``seed_runs``, sorted by seed, each checked against the published run:
+    the same model, recipe, dataset and epochs, another seed, measured on the test set."""
+    if isinstance(seed_runs, (str, os.PathLike, Mapping, RunRecord)):
+        seed_runs = [seed_runs]  # one run given on its own
+    seed_runs = list(seed_runs)
+    if not seed_runs:
+        return ()
+    if run.extra.get("seed_runs"):
+        raise InvalidArgumentError(
+            "Give the other seeds either as seed_runs= or as the seed_runs key of run_info=, "
+            "not both. "
+            f"Received: {len(seed_runs)} seed_runs and run_info['seed_runs']"
+        )
+    if run.seed is None:
+        raise InvalidArgumentError(
+            "seed_runs= names the other seeds of this run, so the run needs its own seed: add "
+            "seed to run_info=. Received: run_info seed=None"
+        )
+    records, seen = [], {int(run.seed)}
+    for given in seed_runs:
+        where = str(given) if isinstance(given, (str, os.PathLike)) else "a seed_runs record"
+        record = _seed_record(given)
+        problems = [
+            f"{key} {theirs!r} (this run: {ours!r})"
+            for key, theirs, ours in (
+                ("model", record.model, name),
+                ("recipe", record.recipe, recipe),
+                ("dataset", record.dataset, dataset),
+                ("epochs", record.epochs, run.epochs),
+            )
+            if theirs != ours
+        ]
+        if not isinstance(record.measurement, Measurement) or record.measurement.loss is None:
+            problems.append("no test-set accuracy and loss")
+        if record.seed is None or int(record.seed) in seen:
+            problems.append(f"seed {record.seed!r}, which is not another seed")
+        if problems:
+            raise InvalidArgumentError(
+                f"seed_runs= must name other seeds of the same run, but {where} has "
+                f"{'; '.join(problems)}. Received: seed_runs={[str(g) for g in seed_runs]}"
+            )
+        seen.add(int(record.seed))
+        records.append(record)
+    return tuple(sorted(records, key=lambda r: int(r.seed)))
+
+
+def _seed_record(given: Any) -> RunRecord:
+    """A seed run's record from a ``metrics.json`` path (or its folder), a mapping or a
+    record."""
+    if isinstance(given, RunRecord):
+        return given
+    if isinstance(given, Mapping):
+        return RunRecord.from_dict(given)
+    record = run_record.read(given, fix="Measure the run again, or leave it out of seed_runs.")
+    if record is None:
+        raise InvalidArgumentError(
+            f"seed_runs names {given}, which holds no metrics.json of a finished run. "
+            f"Received: seed_runs entry {str(given)!r}"
+        )
+    return record
 
 
 def _recipe(
@@ -715,11 +793,23 @@ def _save_weights(
     return written
 
 
-def _metrics(result: Mapping[str, Any], run: RunRecord, data_label: str) -> Metrics:
-    runs = tuple(
-        SeedRun(int(r["seed"]), float(r["accuracy"]), float(r["loss"]))
-        for r in run.extra.get("seed_runs", ())
-    )
+def _metrics(
+    result: Mapping[str, Any],
+    run: RunRecord,
+    data_label: str,
+    other_seeds: Sequence[RunRecord] = (),
+) -> Metrics:
+    if other_seeds:  # this checkpoint's seed first, as measured here
+        first = SeedRun(int(run.seed), float(result["accuracy"]), float(result["loss"]))
+        others = (
+            SeedRun(int(r.seed), float(r.accuracy), float(r.measurement.loss)) for r in other_seeds
+        )
+        runs = (first, *others)
+    else:
+        runs = tuple(
+            SeedRun(int(r["seed"]), float(r["accuracy"]), float(r["loss"]))
+            for r in run.extra.get("seed_runs", ())
+        )
     return Metrics(
         accuracy=float(result["accuracy"]),
         loss=float(result["loss"]),

@@ -683,3 +683,120 @@ def test_the_cli_refuses_a_root_it_cannot_write_before_measuring(
         f"another root. Received: --root {str(tmp_path)!r}\n"
     )
     assert calls == []
+
+
+# ------------------------------------------------------------------------- other seeds
+
+
+def _seed_record(folder: Path, seed: int = 1, **changes) -> Path:
+    """A finished train-plan job's metrics.json for another seed of the published run."""
+    record = RUN | {"model": NAME, "recipe": "improved_sgd", "seed": seed, "dataset": "cifar10"}
+    record |= {"accuracy": round(0.4 + seed / 100, 2), "loss": 1.5, "num_images": 10} | changes
+    folder.mkdir(parents=True)
+    (folder / "metrics.json").write_text(json.dumps(record))
+    return folder / "metrics.json"
+
+
+def test_other_seeds_are_listed_after_the_published_one(trained, tmp_path: Path):
+    runs = [_seed_record(tmp_path / "s2", 2), (tmp_path / "s1")]  # a file, and a job's folder
+    _seed_record(tmp_path / "s1", 1)
+    result = _publish(
+        trained,
+        tmp_path,
+        evaluate_fn=_same,
+        run_info=RUN | {"seed": 0, "recipe": "improved_sgd"},
+        seed_runs=runs,
+    )
+    seeds = [(r.seed, r.accuracy, r.loss) for r in result.entry.metrics.seed_runs]
+    assert seeds == [(0, 0.5, 1.0), (1, 0.41, 1.5), (2, 0.42, 1.5)]
+    text = (result.folder / "README.md").read_text()
+    assert "Over 3 seeds (0, 1, 2): 44.33 ± 4.93 %" in text and "| 2 | 42.00 % | 1.5000 |" in text
+    assert (
+        load_manifest(tmp_path / "weights_manifest.json").find(NAME).metrics.seed_runs[0].seed == 0
+    )
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"recipe": "improved_sgd_crops"},
+         "recipe 'improved_sgd_crops' (this run: 'improved_sgd')"),
+        ({"epochs": 2}, "epochs 2 (this run: 1)"),
+        ({"model": "resnet56_v1"}, "model 'resnet56_v1' (this run: 'resnet20_v1')"),
+        ({"seed": 0}, "seed 0, which is not another seed"),
+        ({"test_accuracy_pending": True}, "no test-set accuracy and loss"),
+    ],
+)  # fmt: skip
+def test_a_seed_run_of_another_run_is_refused_before_measuring(
+    trained, tmp_path: Path, changes, problem
+):
+    path = _seed_record(tmp_path / "other", **changes)
+    with pytest.raises(InvalidArgumentError) as caught:
+        _publish(
+            trained,
+            tmp_path,
+            evaluate_fn=_counting_never,
+            run_info=RUN | {"seed": 0, "recipe": "improved_sgd"},
+            seed_runs=[path],
+        )
+    assert str(caught.value) == (
+        f"seed_runs= must name other seeds of the same run, but {path} has {problem}. "
+        f"Received: seed_runs={[str(path)]}"
+    )
+    assert not (tmp_path / "weights_manifest.json").exists()
+
+
+def _counting_never(model):
+    raise AssertionError("measured before the seed runs were checked")
+
+
+def test_seed_runs_need_the_run_s_own_seed_and_one_source(trained, tmp_path: Path):
+    path = _seed_record(tmp_path / "s1", 1)
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+        "seed_runs= names the other seeds of this run, so the run needs its own seed: add seed "
+        "to run_info=. Received: run_info seed=None"
+    )):  # fmt: skip
+        _publish(trained, tmp_path, evaluate_fn=_counting_never, seed_runs=[path])
+    both = RUN | {"seed": 0, "seed_runs": [{"seed": 1, "accuracy": 0.5, "loss": 1.0}]}
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+        "Give the other seeds either as seed_runs= or as the seed_runs key of run_info=, not "
+        "both. Received: 1 seed_runs and run_info['seed_runs']"
+    )):  # fmt: skip
+        _publish(trained, tmp_path, evaluate_fn=_counting_never, run_info=both, seed_runs=[path])
+    missing = tmp_path / "nothing"
+    with pytest.raises(InvalidArgumentError, match=re.escape(
+        f"seed_runs names {missing}, which holds no metrics.json of a finished run. "
+        f"Received: seed_runs entry {str(missing)!r}"
+    )):  # fmt: skip
+        _publish(
+            trained, tmp_path, evaluate_fn=_counting_never,
+            run_info=RUN | {"seed": 0}, seed_runs=[missing],
+        )  # fmt: skip
+
+
+def test_the_cli_takes_other_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    from keras_cifar_zoo import publish as publish_module
+    from keras_cifar_zoo.cli import main
+
+    monkeypatch.setattr(publish_module, "_default_evaluator", lambda *args: _same)
+    build_model(NAME).save_weights(tmp_path / "w.weights.h5")
+    (tmp_path / "run.json").write_text(json.dumps(RUN | {"recipe": "improved_sgd", "seed": 0}))
+    args = ["publish", NAME, "--checkpoint", str(tmp_path / "w.weights.h5"), "--root"]
+    args += [str(tmp_path), "--run-info", str(tmp_path / "run.json"), "--data-name", "synthetic"]
+    for seed in (1, 2):
+        args += ["--seed-run", str(_seed_record(tmp_path / f"s{seed}", seed))]
+    assert main(args) == 0, capsys.readouterr().err
+    entry = load_manifest(tmp_path / "weights_manifest.json").find(NAME)
+    assert [r.seed for r in entry.metrics.seed_runs] == [0, 1, 2]
+    bad = _seed_record(tmp_path / "s9", 0)
+    assert main([*args[:-2], "--seed-run", str(bad)]) == 1
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .startswith(
+            f"keras-cifar-zoo: error: --seed-run must name other seeds of the same run, but {bad} "
+            "has seed 0, which is not another seed."
+        )
+    )

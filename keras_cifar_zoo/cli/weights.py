@@ -99,6 +99,14 @@ def register(subparsers: Any) -> None:
         help="per-epoch training log to publish as training_log.csv: a CSV with an 'epoch' "
         "column, such as the history.csv fit_cifar10 writes in its checkpoint folder",
     )
+    parser.add_argument(
+        "--seed-run",
+        action="append",
+        default=[],
+        metavar="METRICS_JSON",
+        help="the metrics.json of another seed of the same run (repeat for each): the manifest "
+        "and model card list every seed with their mean and standard deviation",
+    )
     parser.add_argument("--notes", default="", help="free text for the manifest and model card")
     parser.add_argument(
         "--max-shard-size",
@@ -155,6 +163,7 @@ PUBLISH_FLAGS = {
     "dtype": "--dtype D",
     "default": "--default",
     "training_log": "--training-log FILE",
+    "seed_runs": "--seed-run FILE",
     "max_shard_size": "--max-shard-size GB",
     "endpoint": "--endpoint URL",
 }
@@ -197,6 +206,7 @@ def _publish(args: argparse.Namespace) -> int:
         dtype=args.dtype,
         max_shard_size=args.max_shard_size,
         training_log=args.training_log,
+        seed_runs=args.seed_run,
         notes=args.notes,
         push=args.push or args.dry_run,
         dry_run=args.dry_run,
