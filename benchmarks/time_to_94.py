@@ -188,8 +188,50 @@ def run_seed(
     if args.peak is not None:
         record["percent_of_peak"] = 100 * record["achieved_tflops"] / args.peak["tflops"]
     if args.save_dir:
-        save_weights(history.model, Path(args.save_dir) / f"{args.model}-seed{seed}.weights.h5")
+        weights = Path(args.save_dir) / f"{args.model}-seed{seed}.weights.h5"
+        save_weights(history.model, weights)
+        if not args.override:  # an overridden recipe is not the one publish would record
+            write_run_record(args, seed, recipe, record, train, test, weights)
     return record
+
+
+def write_run_record(
+    args: argparse.Namespace,
+    seed: int,
+    recipe: Any,
+    record: dict[str, Any],
+    train: tuple,
+    test: tuple,
+    weights: Path,
+) -> None:
+    """Writes ``<model>-seed<N>.metrics.json`` beside the seed's weights: how it trained and
+    its single-view test accuracy, for ``keras-cifar-zoo publish --run-info`` (and
+    ``--seed-run`` for the other seeds)."""
+    from keras_cifar_zoo.data import DATA_ENV, describe_copy
+    from keras_cifar_zoo.training import run_record
+
+    folder = args.data_dir or os.environ.get(DATA_ENV)
+    subset = len(train[0]) < 50_000
+    run = run_record.RunRecord(
+        model=args.model,
+        recipe=recipe.name,
+        seed=seed,
+        epochs=args.epochs,
+        batch_size=recipe.batch_size,
+        train_images=len(train[0]) if subset else None,
+        precision=args.precision,
+        measurement=run_record.Measurement(
+            record["single_view_accuracy"], record["single_view_loss"], len(test[0])
+        ),
+        wall_time_s=record["training_s"],
+        hardware=run_record.hardware_description(),
+        backend=keras.backend.backend(),
+        keras_version=keras.__version__,
+        date=time.strftime("%Y-%m-%d"),
+        data=describe_copy(folder, "test") if folder else None,
+        training_data=describe_copy(folder, "train") if folder else None,
+    )
+    run_record.write(run, weights.with_name(weights.name.replace(".weights.h5", ".metrics.json")))
 
 
 def save_weights(model: keras.Model, path: Path) -> None:
@@ -304,7 +346,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-peak", action="store_true", help="skip the bfloat16 matmul peak (no %% of peak)"
     )
-    parser.add_argument("--save-dir", help="also save each seed's weights here (float16)")
+    parser.add_argument(
+        "--save-dir",
+        help="also save each seed's float16 weights here, with a metrics.json for "
+        "'keras-cifar-zoo publish' (none when --override changed the recipe)",
+    )
     parser.add_argument("--json", help="write every number here")
     return parser
 

@@ -20,6 +20,7 @@ from keras_cifar_zoo import (
     load_cifar10,
     load_model,
 )
+from keras_cifar_zoo.training import run_record
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -209,6 +210,16 @@ def test_tiny_run_writes_the_report_and_prints_the_table_last(
     x_test, y_test = load_cifar10(cifar10_dir)[1]
     again = evaluate(saved, data=(x_test[:300], y_test[:300]))["accuracy"]
     assert again == pytest.approx(report["runs"][0]["test_accuracy"], abs=0.01)
+    # beside each seed's weights, the run record publish --run-info / --seed-run read
+    record = run_record.read(tmp_path / "simple_cnn-seed1.metrics.json")
+    assert (record.model, record.recipe, record.seed, record.epochs) == (
+        "simple_cnn", "article_001", 1, 2,
+    )  # fmt: skip
+    assert (record.train_images, record.precision, record.batch_size) == (512, "float32", 128)
+    assert record.accuracy == report["runs"][1]["single_view_accuracy"]
+    assert record.measurement.num_images == 300 and record.missing() == []
+    assert record.wall_time_s == report["runs"][1]["training_s"]
+    assert record.training_data.startswith("CIFAR-10 training set")
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1] == f"seeds at or above 94.00%: {report['reached_target']} of 2"
     # without --tta the target is judged on single views; without a peak, no share of it
