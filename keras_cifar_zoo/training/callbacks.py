@@ -267,7 +267,8 @@ class FreezeAfterEpochs(keras.callbacks.Callback):
     epoch's end, after the weight averaging, each frozen variable is set back, so neither its
     gradient, its momentum, weight decay nor the averaging moves it, on any backend and
     without retracing the step. A resumed run takes the kept values from its checkpoint,
-    which holds them.
+    which holds them. On JAX each restore first writes the step's state back into the
+    variables (``jax_state_sync``), a cost per step that the TensorFlow backend does not have.
     """
 
     def __init__(self, frozen: Sequence[tuple[keras.Variable, int]]) -> None:
