@@ -239,16 +239,14 @@ class LookaheadAveraging(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if self._since:
-            step = (epoch + 1) * self.steps_per_epoch
-            self._update(step, last=step >= self.total_steps)
+            self._update((epoch + 1) * self.steps_per_epoch)
 
-    def _update(self, step: int, last: bool = False) -> None:
+    def _update(self, step: int) -> None:
         if keras.backend.backend() == "jax":
             # JAX's fit keeps the weights outside the variables between steps: write them
             # back, and the next step reads what is assigned here.
             self.model.jax_state_sync()
-        # the run's last update keeps the average as it is (airbench94's final decay of 1)
-        keep = 1.0 if last else self.averaging.decay(step / self.total_steps)
+        keep = self.averaging.decay(step / self.total_steps)
         for index, variable in enumerate(self._variables):
             average = self._average[index]
             value = ops.cast(variable.value, average.dtype)

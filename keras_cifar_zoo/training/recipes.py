@@ -143,9 +143,7 @@ class WeightAveraging:
     ``final_decay * progress ** power`` (progress: the fraction of the run's steps done), so
     it follows the weights early on and averages more as the rate falls. Updating at each
     epoch's end too leaves the weights equal to the average whenever a checkpoint is saved,
-    so a resumed run continues exactly. The run's last update, as airbench94's, keeps the
-    average as it is and sets the weights to it: the few steps since the update before it
-    are dropped.
+    so a resumed run continues exactly.
 
     Attributes:
         every: Steps between updates.
@@ -429,8 +427,7 @@ _RECIPES = [
         "statistics every 5 steps (decay 0.95**5 times the cube of the progress). Evaluate "
         "with tta='flip_translate', as the reference does. Where it differs from the "
         "reference: the last partial batch is trained on, the 9.9 epochs are 10, and the "
-        "averaging also runs at each epoch's end, its count of 5 steps starting again in each "
-        "epoch (so a resumed run continues exactly). Not "
+        "averaging also runs at each epoch's end (so a resumed run continues exactly). Not "
         "yet compared here at full scale with random flips or without the averaging; "
         "Keras's optimizer EMA is another scheme, and with momentum 0.9 it lost 12.8 points "
         "in a reduced-scale test (benchmarks/results/"
