@@ -23,7 +23,7 @@ from keras_cifar_zoo.weights.manifest import load_manifest
 
 ROOT = Path(__file__).resolve().parent.parent
 HUB = ROOT / "hub"
-REPO = "keras-cifar-zoo/vgg_lite-article"
+REPO = "keras-cifar-zoo/vgg_lite-improved"
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def test_a_checkout_loads_published_weights_from_its_hub_folder_offline(
     messages = [r.getMessage() for r in caplog.records]
     assert f"Using {REPO} from the checkout's hub/ mirror {HUB}" in messages
     assert (
-        f"vgg_lite: loaded 7 layers, skipped 0 from cifar10:article ({REPO}@main, float16, "
+        f"vgg_lite: loaded 7 layers, skipped 0 from cifar10:improved ({REPO}@main, float16, "
         f"from the checkout's hub/ mirror {HUB})"
     ) in messages
     explicit = load_model("vgg_lite", weights="cifar10", hub_dir=HUB)

@@ -182,7 +182,7 @@ def test_info_names_where_the_weights_come_from(capsys, monkeypatch, tmp_path):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("COLUMNS", "400")  # a long temporary path stays on one line
     mirror = tmp_path / "mirror"
-    repo = "keras-cifar-zoo/vgg_lite-article"
+    repo = "keras-cifar-zoo/vgg_lite-improved"
     shutil.copytree(ROOT / "hub" / repo, mirror / repo)
 
     def weights_from(*argv: str) -> str:

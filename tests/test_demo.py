@@ -173,7 +173,7 @@ def test_demo_runs_on_another_published_checkpoint_from_the_checkout(
     out = capsys.readouterr().out
     hub = ROOT / "hub"
     assert out.splitlines()[0] == (
-        f"model: vgg_lite, weights cifar10:article (from the checkout's hub/ mirror {hub})"
+        f"model: vgg_lite, weights cifar10:improved (from the checkout's hub/ mirror {hub})"
     )
     demo = load_embedded()
     model = build_model("vgg_lite")
