@@ -558,13 +558,11 @@ def _train(
     )
     guard = DivergenceGuard()
     selection = _selection_on_validation(recipe, val, run, model)
-    # the frozen variables are set back after the averaging has moved them
-    recipe_callbacks: list[keras.callbacks.Callback] = [
-        *([] if recipe.weight_averaging is None else [
-            LookaheadAveraging(recipe.weight_averaging, len(batches), epochs)
-        ]),
-        *([FreezeAfterEpochs(frozen)] if frozen else []),
-    ]  # fmt: skip
+    recipe_callbacks: list[keras.callbacks.Callback] = []
+    if recipe.weight_averaging is not None:
+        recipe_callbacks.append(LookaheadAveraging(recipe.weight_averaging, len(batches), epochs))
+    if frozen:  # after the averaging, which moves the frozen variables too
+        recipe_callbacks.append(FreezeAfterEpochs(frozen))
     all_callbacks = _run_callbacks(
         run, batches, callbacks, guard, selection, recipe_callbacks, model, seed, tensorboard_dir
     )
