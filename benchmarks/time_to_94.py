@@ -224,12 +224,9 @@ def write_run_record(
             record["single_view_accuracy"], record["single_view_loss"], len(test[0])
         ),
         wall_time_s=record["training_s"],
-        hardware=run_record.hardware_description(),
-        backend=keras.backend.backend(),
-        keras_version=keras.__version__,
-        date=time.strftime("%Y-%m-%d"),
         data=describe_copy(folder, "test") if folder else None,
         training_data=describe_copy(folder, "train") if folder else None,
+        **run_record.environment(),  # hardware, backend, Keras version and date, as plans record
     )
     run_record.write(run, weights.with_name(weights.name.replace(".weights.h5", ".metrics.json")))
 
