@@ -735,7 +735,7 @@ def test_a_seed_run_of_another_run_is_refused_before_measuring(
         _publish(
             trained,
             tmp_path,
-            evaluate_fn=_counting_never,
+            evaluate_fn=_must_not_measure,
             run_info=RUN | {"seed": 0, "recipe": "improved_sgd"},
             seed_runs=[path],
         )
@@ -746,7 +746,7 @@ def test_a_seed_run_of_another_run_is_refused_before_measuring(
     assert not (tmp_path / "weights_manifest.json").exists()
 
 
-def _counting_never(model):
+def _must_not_measure(model):
     raise AssertionError("measured before the seed runs were checked")
 
 
@@ -756,20 +756,20 @@ def test_seed_runs_need_the_run_s_own_seed_and_one_source(trained, tmp_path: Pat
         "seed_runs= names the other seeds of this run, so the run needs its own seed: add seed "
         "to run_info=. Received: run_info seed=None"
     )):  # fmt: skip
-        _publish(trained, tmp_path, evaluate_fn=_counting_never, seed_runs=[path])
+        _publish(trained, tmp_path, evaluate_fn=_must_not_measure, seed_runs=[path])
     both = RUN | {"seed": 0, "seed_runs": [{"seed": 1, "accuracy": 0.5, "loss": 1.0}]}
     with pytest.raises(InvalidArgumentError, match=re.escape(
         "Give the other seeds either as seed_runs= or as the seed_runs key of run_info=, not "
         "both. Received: 1 seed_runs and run_info['seed_runs']"
     )):  # fmt: skip
-        _publish(trained, tmp_path, evaluate_fn=_counting_never, run_info=both, seed_runs=[path])
+        _publish(trained, tmp_path, evaluate_fn=_must_not_measure, run_info=both, seed_runs=[path])
     missing = tmp_path / "nothing"
     with pytest.raises(InvalidArgumentError, match=re.escape(
         f"seed_runs names {missing}, which holds no metrics.json of a finished run. "
         f"Received: seed_runs entry {str(missing)!r}"
     )):  # fmt: skip
         _publish(
-            trained, tmp_path, evaluate_fn=_counting_never,
+            trained, tmp_path, evaluate_fn=_must_not_measure,
             run_info=RUN | {"seed": 0}, seed_runs=[missing],
         )  # fmt: skip
 
