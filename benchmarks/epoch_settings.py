@@ -168,18 +168,33 @@ def _threads(text: str) -> tuple[int, int]:
     return intra, inter
 
 
+def _count(minimum: int):
+    """An argparse type for a count of at least ``minimum``: the timing divides by it."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum} or more; got {value}")
+        return value
+
+    return parse
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add = parser.add_argument
     add("--models", nargs="+", help="zoo model names (required)")
     add("--recipe", default="improved_sgd_crops", help="recipe to train with")
     add("--precision", nargs="+", default=["mixed_bfloat16"], choices=sorted(PEAK_DTYPES))
-    add("--batch-sizes", type=int, nargs="+", default=[256])
+    add("--batch-sizes", type=_count(1), nargs="+", default=[256])
     add("--threads", type=_threads, nargs="+", default=[(0, 0)], help="INTRA,INTER settings")
-    add("--warmup-steps", type=int, default=3, help="untimed steps (tracing, warm-up)")
-    add("--timed-steps", type=int, default=6, help="steps whose median is reported")
-    add("--predict-images", type=int, default=2048, help="images timed through predict")
-    add("--predict-batch-size", type=int, default=1024)
+    add("--warmup-steps", type=_count(1), default=3, help="untimed steps (tracing, warm-up)")
+    add("--timed-steps", type=_count(1), default=6, help="steps whose median is reported")
+    add("--predict-images", type=_count(1), default=2048, help="images timed through predict")
+    add("--predict-batch-size", type=_count(1), default=1024)
     add("--timeout", type=float, default=900.0, help="seconds allowed per setting")
     add("--json", type=Path, help="results file, rewritten after each setting (required)")
     add("--append", action="store_true", help="add to the results already in --json")

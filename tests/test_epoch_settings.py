@@ -41,6 +41,18 @@ def test_threads_are_read_as_intra_comma_inter(settings):
         settings._threads("-1,2")
 
 
+@pytest.mark.parametrize(
+    "flag", ["--batch-sizes", "--warmup-steps", "--timed-steps", "--predict-images"]
+)
+def test_counts_below_one_are_refused_before_anything_runs(settings, flag, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        settings.main(["--models", "simple_cnn", "--json", "unused.json", flag, "0"])
+    assert exit_info.value.code == 2
+    assert f"argument {flag}: must be 1 or more; got 0" in capsys.readouterr().err
+    with pytest.raises(argparse.ArgumentTypeError, match=r"expected a whole number; got '2.5'"):
+        settings._count(1)("2.5")
+
+
 def test_the_fastest_setting_skips_failures(settings):
     rows = [
         {"model": "a", "seconds_per_50k_epoch": 30.0, "batch_size": 128},
