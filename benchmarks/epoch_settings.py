@@ -168,19 +168,15 @@ def _threads(text: str) -> tuple[int, int]:
     return intra, inter
 
 
-def _count(minimum: int):
-    """An argparse type for a count of at least ``minimum``: the timing divides by it."""
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"must be {minimum} or more; got {value}")
-        return value
-
-    return parse
+def _positive(text: str) -> int:
+    """An argparse type for a count of at least 1: the timing divides by it."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more; got {value}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -189,12 +185,12 @@ def _parser() -> argparse.ArgumentParser:
     add("--models", nargs="+", help="zoo model names (required)")
     add("--recipe", default="improved_sgd_crops", help="recipe to train with")
     add("--precision", nargs="+", default=["mixed_bfloat16"], choices=sorted(PEAK_DTYPES))
-    add("--batch-sizes", type=_count(1), nargs="+", default=[256])
+    add("--batch-sizes", type=_positive, nargs="+", default=[256])
     add("--threads", type=_threads, nargs="+", default=[(0, 0)], help="INTRA,INTER settings")
-    add("--warmup-steps", type=_count(1), default=3, help="untimed steps (tracing, warm-up)")
-    add("--timed-steps", type=_count(1), default=6, help="steps whose median is reported")
-    add("--predict-images", type=_count(1), default=2048, help="images timed through predict")
-    add("--predict-batch-size", type=_count(1), default=1024)
+    add("--warmup-steps", type=_positive, default=3, help="untimed steps (tracing, warm-up)")
+    add("--timed-steps", type=_positive, default=6, help="steps whose median is reported")
+    add("--predict-images", type=_positive, default=2048, help="images timed through predict")
+    add("--predict-batch-size", type=_positive, default=1024)
     add("--timeout", type=float, default=900.0, help="seconds allowed per setting")
     add("--json", type=Path, help="results file, rewritten after each setting (required)")
     add("--append", action="store_true", help="add to the results already in --json")

@@ -50,7 +50,7 @@ def test_counts_below_one_are_refused_before_anything_runs(settings, flag, capsy
     assert exit_info.value.code == 2
     assert f"argument {flag}: must be 1 or more; got 0" in capsys.readouterr().err
     with pytest.raises(argparse.ArgumentTypeError, match=r"expected a whole number; got '2.5'"):
-        settings._count(1)("2.5")
+        settings._positive("2.5")
 
 
 def test_the_fastest_setting_skips_failures(settings):
