@@ -196,6 +196,7 @@ def publish(
     max_shard_size: float | None = None,
     training_log: str | os.PathLike | None = None,
     seed_runs: Sequence[str | os.PathLike | Mapping[str, Any] | RunRecord] = (),
+    seed_checkpoints: Sequence[str] = (),
     notes: str = "",
     push: bool = False,
     dry_run: bool = False,
@@ -256,6 +257,11 @@ def publish(
             same model, recipe, dataset and epochs and measured on the test set: the manifest
             and the model card list every seed, this checkpoint's first, with their mean and
             standard deviation (instead of ``run_info["seed_runs"]``).
+        seed_checkpoints: Tags of checkpoints of this model and dataset, published before in
+            ``root``'s manifest, that are other seeds of the same run (such as
+            ``"improved-seed1"``): taken as ``seed_runs`` with the accuracy and loss their
+            entries record, so seeds trained at different times are combined and every seed's
+            number stays checkable against its published weights.
         notes: Free text for the manifest and model card (e.g. a missed target).
         push: Upload the folder to the Hub afterwards.
         dry_run: List what ``push`` would upload and upload nothing (implies ``push``).
@@ -287,12 +293,16 @@ def publish(
     repo_id = repo_id or default_repo_id(name, tag, dataset)
     runinfo = _run_info(run_info)
     recipe_name, settings = _recipe(recipe, recipe_settings, runinfo)
+    root = Path(root)
+    folder, manifest_path = root / HUB_FOLDER / repo_id, root / MANIFEST_FILE
+    seed_runs = [
+        *_as_list(seed_runs),
+        *_published_seeds(seed_checkpoints, manifest_path, name, dataset),
+    ]
     other_seeds = _other_seeds(seed_runs, runinfo, name, recipe_name, dataset)
     data_label = _data_label(data_name, data, data_dir, {"data": runinfo.data}, dataset)
     log = _training_log(training_log)
     evaluate_fn = evaluate_fn or _default_evaluator(data, data_dir, dataset)
-    root = Path(root)
-    folder, manifest_path = root / HUB_FOLDER / repo_id, root / MANIFEST_FILE
     _check_writable(root, folder, manifest_path)  # before the slow part, not after it
     if _leftovers(root):
         with manifest_lock(manifest_path):
@@ -391,14 +401,52 @@ def _run_info(run_info: Mapping[str, Any] | RunRecord | None) -> RunRecord:
     return record.replace(training_data=_training_data(record.training_data, record.train_images))
 
 
+def _as_list(given: Any) -> list:
+    if isinstance(given, (str, os.PathLike, Mapping, RunRecord)):
+        return [given]  # one given on its own
+    return list(given)
+
+
+def _published_seeds(tags: Any, manifest_path: Path, name: str, dataset: str) -> list[RunRecord]:
+    """The run records that the manifest's entries of ``name`` and ``dataset`` under ``tags``
+    hold, for ``seed_runs``."""
+    tags = _as_list(tags)
+    if not tags:
+        return []
+    entries = {
+        e.tag: e for e in _read_entries(manifest_path) if (e.model, e.dataset) == (name, dataset)
+    }
+    records = []
+    for tag in tags:
+        entry = entries.get(tag)
+        if entry is None:
+            raise InvalidArgumentError(
+                f"seed_checkpoints= names {dataset}:{tag}, which {manifest_path} does not list "
+                f"for {name}: publish that seed first (with its own tag), or leave it out. "
+                f"Published tags of {name} on {dataset}: {sorted(entries) or 'none'}. "
+                f"Received: seed_checkpoints={tags}"
+            )
+        m = entry.metrics
+        records.append(
+            RunRecord(
+                model=entry.model,
+                recipe=entry.recipe.name,
+                seed=m.seed,
+                dataset=entry.dataset,
+                epochs=m.epochs,
+                measurement=Measurement(m.accuracy, m.loss, m.num_images),
+                extra={"checkpoint": f"{dataset}:{tag}"},
+            )
+        )
+    return records
+
+
 def _other_seeds(
     seed_runs: Any, run: RunRecord, name: str, recipe: str, dataset: str
 ) -> tuple[RunRecord, ...]:
     """The records of ``seed_runs``, sorted by seed, each checked against the published run:
     the same model, recipe, dataset and epochs, another seed, measured on the test set."""
-    if isinstance(seed_runs, (str, os.PathLike, Mapping, RunRecord)):
-        seed_runs = [seed_runs]  # one run given on its own
-    seed_runs = list(seed_runs)
+    seed_runs = _as_list(seed_runs)
     if not seed_runs:
         return ()
     if run.extra.get("seed_runs"):
@@ -414,8 +462,14 @@ def _other_seeds(
         )
     records, seen = [], {int(run.seed)}
     for given in seed_runs:
-        where = str(given) if isinstance(given, (str, os.PathLike)) else "a seed_runs record"
         record = _seed_record(given)
+        keyword = "seed_checkpoints" if "checkpoint" in record.extra else "seed_runs"
+        if isinstance(given, (str, os.PathLike)):
+            where = str(given)
+        elif keyword == "seed_checkpoints":
+            where = f"the published checkpoint {record.extra['checkpoint']}"
+        else:
+            where = "a seed_runs record"
         problems = [
             f"{key} {theirs!r} (this run: {ours!r})"
             for key, theirs, ours in (
@@ -432,12 +486,19 @@ def _other_seeds(
             problems.append(f"seed {record.seed!r}, which is not another seed")
         if problems:
             raise InvalidArgumentError(
-                f"seed_runs= must name other seeds of the same run, but {where} has "
-                f"{'; '.join(problems)}. Received: seed_runs={[str(g) for g in seed_runs]}"
+                f"{keyword}= must name other seeds of the same run, but {where} has "
+                f"{'; '.join(problems)}. Received: seed_runs={[_named(g) for g in seed_runs]}"
             )
         seen.add(int(record.seed))
         records.append(record)
     return tuple(sorted(records, key=lambda r: int(r.seed)))
+
+
+def _named(given: Any) -> str:
+    """How an error names a seed run: its path, or the published checkpoint it came from."""
+    if isinstance(given, RunRecord) and "checkpoint" in given.extra:
+        return str(given.extra["checkpoint"])
+    return str(given)
 
 
 def _seed_record(given: Any) -> RunRecord:
@@ -802,7 +863,13 @@ def _metrics(
     if other_seeds:  # this checkpoint's seed first, as measured here
         first = SeedRun(int(run.seed), float(result["accuracy"]), float(result["loss"]))
         others = (
-            SeedRun(int(r.seed), float(r.accuracy), float(r.measurement.loss)) for r in other_seeds
+            SeedRun(
+                int(r.seed),
+                float(r.accuracy),
+                float(r.measurement.loss),
+                checkpoint=r.extra.get("checkpoint"),
+            )
+            for r in other_seeds
         )
         runs = (first, *others)
     else:
@@ -1359,11 +1426,20 @@ def _seed_runs(m: Metrics) -> str:
         return ""
     accs = np.array([r.accuracy for r in m.seed_runs]) * 100
     spread = accs.std(ddof=1) if len(accs) > 1 else 0.0
-    rows = "\n".join(f"| {r.seed} | {r.accuracy * 100:.2f} % | {r.loss:.4f} |" for r in m.seed_runs)
+    rows = [f"| {r.seed} | {r.accuracy * 100:.2f} % | {r.loss:.4f} |" for r in m.seed_runs]
+    header = "| seed | accuracy | loss |\n|---|---|---|"
+    if any(r.checkpoint for r in m.seed_runs[1:]):  # other seeds' weights can be loaded too
+        loads = ["this checkpoint"] + [
+            f'`weights="{r.checkpoint}"`' if r.checkpoint else "not published"
+            for r in m.seed_runs[1:]
+        ]
+        rows = [f"{row} {load} |" for row, load in zip(rows, loads, strict=True)]
+        header = "| seed | accuracy | loss | weights |\n|---|---|---|---|"
+    table = "\n".join(rows)
     return (
         f"\nOver {len(accs)} seeds ({', '.join(str(r.seed) for r in m.seed_runs)}): "
         f"{accs.mean():.2f} ± {spread:.2f} %, each measured the same way.\n\n"
-        f"| seed | accuracy | loss |\n|---|---|---|\n{rows}\n"
+        f"{header}\n{table}\n"
     )
 
 

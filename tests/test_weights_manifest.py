@@ -187,6 +187,19 @@ def test_manifest_is_found_in_the_package_or_source_tree(monkeypatch: pytest.Mon
     assert found.read_text() == source_tree_manifest().read_text()
 
 
+def test_every_seed_checkpoint_holds_the_numbers_its_entry_lists():
+    entries = load_manifest(REPO_MANIFEST).entries
+    published = {(e.model, f"{e.dataset}:{e.tag}"): e.metrics for e in entries}
+    for entry in entries:
+        for run in entry.metrics.seed_runs:
+            if run.checkpoint is None:
+                continue
+            seed = published[entry.model, run.checkpoint]  # a published entry of the same model
+            assert (seed.seed, seed.accuracy, seed.loss, seed.epochs) == (
+                run.seed, run.accuracy, run.loss, entry.metrics.epochs
+            ), f"{entry.identifier} {run.checkpoint}"  # fmt: skip
+
+
 def test_manifest_path_from_environment_must_exist(tmp_path: Path, monkeypatch):
     monkeypatch.setenv("KERAS_CIFAR_ZOO_MANIFEST", str(tmp_path / "none.json"))
     with pytest.raises(InvalidArgumentError, match=r"manifest .*none.json does not exist"):
@@ -198,7 +211,10 @@ def test_manifest_path_from_environment_must_exist(tmp_path: Path, monkeypatch):
 
 def test_valid_entry_round_trips():
     raw = make_entry(notes="target missed")
-    raw["metrics"]["seed_runs"] = [{"seed": 1, "accuracy": 0.5, "loss": 1.0}]
+    raw["metrics"]["seed_runs"] = [
+        {"seed": 1, "accuracy": 0.5, "loss": 1.0},
+        {"seed": 2, "accuracy": 0.4, "loss": 1.1, "checkpoint": "cifar10:improved-seed2"},
+    ]
     raw["metrics"]["seed"] = 1
     raw["metrics"]["jpeg_copy_accuracy"] = 0.49
     assert parse_entry(raw).to_dict() == raw
@@ -237,6 +253,11 @@ def _broken(path: str, value: Any) -> dict:
         ("preprocessing", {"name": "x"}, r"preprocessing: is not a Preprocessing config"),
         ("default", "yes", r"default: must be true or false"),
         ("repo_id", "no-slash", r"repo_id: must look like 'owner/name'"),
+        (
+            "metrics.seed_runs",
+            [{"seed": 1, "accuracy": 0.5, "loss": 1.0, "checkpoint": "seed1"}],
+            r"seed_runs\[0\].checkpoint: must be '<dataset>:<tag>', got 'seed1'",
+        ),
     ],
 )
 def test_schema_violations_are_reported(path: str, value: Any, message: str):

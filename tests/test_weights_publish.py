@@ -774,6 +774,69 @@ def test_seed_runs_need_the_run_s_own_seed_and_one_source(trained, tmp_path: Pat
         )  # fmt: skip
 
 
+def _publish_seed_checkpoint(trained, root: Path, seed: int, accuracy: float) -> str:
+    """Publish ``seed`` of the run under its own tag, measuring ``accuracy``; returns the tag."""
+    tag = f"improved-seed{seed}"
+    measured = {"accuracy": accuracy, "loss": 1.25, "num_images": 10}
+    run = RUN | {"seed": seed, "recipe": "improved_sgd"}
+    _publish(trained, root, evaluate_fn=lambda model: measured, run_info=run, tag=tag)
+    return tag
+
+
+def test_published_seed_checkpoints_are_listed_with_the_numbers_their_entries_hold(
+    trained, tmp_path: Path
+):
+    tags = [_publish_seed_checkpoint(trained, tmp_path, s, a) for s, a in ((2, 0.3), (1, 0.7))]
+    result = _publish(
+        trained,
+        tmp_path,
+        evaluate_fn=_same,
+        run_info=RUN | {"seed": 0, "recipe": "improved_sgd"},
+        tag="improved",
+        seed_checkpoints=tags,
+    )
+    runs = load_manifest(tmp_path / "weights_manifest.json").find(NAME, "improved").metrics
+    assert [(r.seed, r.accuracy, r.loss, r.checkpoint) for r in runs.seed_runs] == [
+        (0, 0.5, 1.0, None),
+        (1, 0.7, 1.25, "cifar10:improved-seed1"),
+        (2, 0.3, 1.25, "cifar10:improved-seed2"),
+    ]
+    text = (result.folder / "README.md").read_text()
+    assert "Over 3 seeds (0, 1, 2): 50.00 ± 20.00 %" in text
+    assert "| seed | accuracy | loss | weights |" in text
+    assert "| 0 | 50.00 % | 1.0000 | this checkpoint |" in text
+    assert '| 1 | 70.00 % | 1.2500 | `weights="cifar10:improved-seed1"` |' in text
+
+
+def test_a_seed_checkpoint_must_be_published_and_of_the_same_run(trained, tmp_path: Path):
+    tag = _publish_seed_checkpoint(trained, tmp_path, 1, 0.7)
+    before = (tmp_path / "weights_manifest.json").read_text()
+    run = RUN | {"seed": 0, "recipe": "improved_sgd"}
+    with pytest.raises(InvalidArgumentError) as caught:
+        _publish(
+            trained, tmp_path, evaluate_fn=_must_not_measure, run_info=run, tag="improved",
+            seed_checkpoints=["improved-seed3"],
+        )  # fmt: skip
+    assert str(caught.value) == (
+        "seed_checkpoints= names cifar10:improved-seed3, which "
+        f"{tmp_path / 'weights_manifest.json'} does not list for {NAME}: publish that seed "
+        "first (with its own tag), or leave it out. "
+        f"Published tags of {NAME} on cifar10: ['{tag}']. "
+        "Received: seed_checkpoints=['improved-seed3']"
+    )
+    with pytest.raises(InvalidArgumentError) as caught:
+        _publish(
+            trained, tmp_path, evaluate_fn=_must_not_measure, run_info=run | {"epochs": 2},
+            tag="improved", seed_checkpoints=tag,
+        )  # fmt: skip
+    assert str(caught.value) == (
+        "seed_checkpoints= must name other seeds of the same run, but the published checkpoint "
+        "cifar10:improved-seed1 has epochs 1 (this run: 2). "
+        "Received: seed_runs=['cifar10:improved-seed1']"
+    )
+    assert (tmp_path / "weights_manifest.json").read_text() == before
+
+
 def test_the_cli_takes_other_seeds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ):
@@ -790,6 +853,18 @@ def test_the_cli_takes_other_seeds(
     assert main(args) == 0, capsys.readouterr().err
     entry = load_manifest(tmp_path / "weights_manifest.json").find(NAME)
     assert [r.seed for r in entry.metrics.seed_runs] == [0, 1, 2]
+    seed3 = ["--tag", "improved-seed3", "--run-info", str(_seed_record(tmp_path / "s3", 3))]
+    assert main([*args[:6], *seed3, "--data-name", "synthetic"]) == 0, capsys.readouterr().err
+    assert main([*args, "--seed-checkpoint", "improved-seed3"]) == 0, capsys.readouterr().err
+    entry = load_manifest(tmp_path / "weights_manifest.json").find(NAME)
+    checkpoints = [r.checkpoint for r in entry.metrics.seed_runs]
+    assert checkpoints == [None, None, None, "cifar10:improved-seed3"]
+    assert main([*args, "--seed-checkpoint", "none"]) == 1
+    assert (
+        capsys.readouterr()
+        .err.splitlines()[-1]
+        .startswith("keras-cifar-zoo: error: --seed-checkpoint names cifar10:none, which ")
+    )
     bad = _seed_record(tmp_path / "s9", 0)
     assert main([*args[:-2], "--seed-run", str(bad)]) == 1
     assert (

@@ -107,6 +107,15 @@ def register(subparsers: Any) -> None:
         help="the metrics.json of another seed of the same run (repeat for each): the manifest "
         "and model card list every seed with their mean and standard deviation",
     )
+    parser.add_argument(
+        "--seed-checkpoint",
+        action="append",
+        default=[],
+        metavar="TAG",
+        help="the tag of another seed of the same run, already published for this model and "
+        "dataset (repeat for each): listed with the --seed-run seeds, with the numbers its "
+        "entry records",
+    )
     parser.add_argument("--notes", default="", help="free text for the manifest and model card")
     parser.add_argument(
         "--max-shard-size",
@@ -164,6 +173,7 @@ PUBLISH_FLAGS = {
     "default": "--default",
     "training_log": "--training-log FILE",
     "seed_runs": "--seed-run FILE",
+    "seed_checkpoints": "--seed-checkpoint TAG",
     "max_shard_size": "--max-shard-size GB",
     "endpoint": "--endpoint URL",
 }
@@ -207,6 +217,7 @@ def _publish(args: argparse.Namespace) -> int:
         max_shard_size=args.max_shard_size,
         training_log=args.training_log,
         seed_runs=args.seed_run,
+        seed_checkpoints=args.seed_checkpoint,
         notes=args.notes,
         push=args.push or args.dry_run,
         dry_run=args.dry_run,

@@ -63,6 +63,7 @@ _TAG = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 _REPO_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CHECKPOINT = re.compile(r"^[a-z0-9]+:[a-z0-9][a-z0-9_.-]*$")
 
 
 class _Problems:
@@ -379,6 +380,14 @@ class SeedRun(_Record):
     seed: int = field(metadata=_spec(_INT, "Random seed of the run."))
     accuracy: float = field(metadata=_spec(_FRACTION, "Test accuracy in [0, 1]."))
     loss: float = field(metadata=_spec(_NON_NEGATIVE, "Test loss."))
+    checkpoint: str | None = field(
+        default=None,
+        metadata=_spec(
+            _matching(_CHECKPOINT, "must be '<dataset>:<tag>'"),
+            "Optional: the published checkpoint of this seed, '<dataset>:<tag>' of the same "
+            "model, whose entry records these numbers.",
+        ),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -429,8 +438,8 @@ class Metrics(_Record):
         default=(),
         metadata=_spec(
             _List(SeedRun),
-            "Optional: [{seed, accuracy, loss}] of repeated runs of the recipe (mean and std are "
-            "computed from these).",
+            "Optional: [{seed, accuracy, loss, checkpoint}] of repeated runs of the recipe (mean "
+            "and std are computed from these).",
         ),
     )
     jpeg_copy_accuracy: float | None = field(
