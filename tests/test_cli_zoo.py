@@ -74,7 +74,7 @@ def test_list_prints_every_model(capsys):
         "-",
         "-",
     ]
-    assert rows["resnet20_v1"][4:] == ["rescale_0_1", "87.00%", "33.11%"]
+    assert rows["resnet20_v1"][4:] == ["rescale_0_1", "88.86%", "33.11%"]
     assert lines[-4:] == [
         "",
         "CIFAR-10, CIFAR-100: test accuracy of weights='cifar10', 'cifar100' (- if none)",
@@ -136,9 +136,9 @@ def test_list_json(capsys):
         {
             "weights": "cifar10:improved",
             "default": True,
-            "accuracy": 0.87,
+            "accuracy": 0.8886,
             "recipe": "improved_sgd_crops",
-            "epochs": 20,
+            "epochs": 30,
         },
         {
             "weights": "cifar100:finetune",
@@ -169,8 +169,8 @@ def test_info_prints_the_record(capsys, monkeypatch):
         "improved_sgd_crops)"
     ) in text
     assert (
-        "cifar10:improved (default for 'cifar10'): 87.00% test accuracy, recipe "
-        "improved_sgd_crops, 20 epochs cifar100:finetune (default for 'cifar100'): 33.11% test "
+        "cifar10:improved (default for 'cifar10'): 88.86% test accuracy, recipe "
+        "improved_sgd_crops, 30 epochs cifar100:finetune (default for 'cifar100'): 33.11% test "
         "accuracy, recipe finetune_sgd, 5 epochs"
     ) in text
     assert fields["weights from"] == f"the checkout's hub/ mirror {ROOT / 'hub'}"
