@@ -97,8 +97,16 @@ def test_every_registry_model_has_a_checkpoint_or_a_reason():
 
 
 def test_manifest_entries_agree_with_the_registry_and_the_tag_policy():
+    """One tag per recipe kind ("improved", "article"); another seed of a published run is
+    "<tag>-seed<N>", and the run's entry lists it among its seeds."""
     assert MANIFEST.entries, "no published checkpoint"
     check_against_registry(MANIFEST)
+    listed = {
+        (entry.model, run.checkpoint)
+        for entry in MANIFEST.entries
+        for run in entry.metrics.seed_runs
+        if run.checkpoint
+    }
     for entry in MANIFEST.entries:
         m = entry.metrics
         assert m.jpeg_copy_accuracy is None  # every number is a lossless-copy one
@@ -112,8 +120,10 @@ def test_manifest_entries_agree_with_the_registry_and_the_tag_policy():
             continue
         assert m.num_images == 10_000 and m.data == LOSSLESS_TEST
         assert m.training_data in (LOSSLESS_TRAIN, JPEG_TRAIN)
-        improved = entry.recipe.name.startswith("improved_")
-        assert entry.tag == ("improved" if improved else "article")
+        kind = "improved" if entry.recipe.name.startswith("improved_") else "article"
+        if entry.tag != kind:
+            assert entry.tag == f"{kind}-seed{m.seed}" and not entry.default
+            assert (entry.model, f"{entry.dataset}:{entry.tag}") in listed
         assert entry.repo_id == f"keras-cifar-zoo/{entry.model}-{entry.tag}"
         if m.seed_runs:
             assert m.seed_runs[0].seed == m.seed and m.seed_runs[0].accuracy == m.accuracy
