@@ -148,6 +148,13 @@ def test_list_json(capsys):
             "epochs": 30,
         },
         {
+            "weights": "cifar10:improved-seed2",
+            "default": False,
+            "accuracy": 0.8817,
+            "recipe": "improved_sgd_crops",
+            "epochs": 30,
+        },
+        {
             "weights": "cifar100:finetune",
             "default": True,
             "accuracy": 0.3311,
@@ -178,6 +185,7 @@ def test_info_prints_the_record(capsys, monkeypatch):
     assert (
         "cifar10:improved (default for 'cifar10'): 88.86% test accuracy, recipe "
         "improved_sgd_crops, 30 epochs cifar10:improved-seed1: 88.56% test accuracy, recipe "
+        "improved_sgd_crops, 30 epochs cifar10:improved-seed2: 88.17% test accuracy, recipe "
         "improved_sgd_crops, 30 epochs cifar100:finetune (default for 'cifar100'): 33.11% test "
         "accuracy, recipe finetune_sgd, 5 epochs"
     ) in text
