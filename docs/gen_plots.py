@@ -57,28 +57,59 @@ def _targets_beside(ax: Any, x: float, model: str, accuracy: float, targets: dic
             ax.plot([x, x], [accuracy, target["accuracy"] * 100], color="#bbbbbb", lw=0.8)
 
 
-def _labels(fig: Any, ax: Any, points: list[tuple[float, float]], texts: list[str]) -> None:
-    """Writes each text right of its point, moved up or down until it overlaps no other text
-    and no marker."""
+def _labels(fig: Any, ax: Any, points: list[tuple[float, float]], texts: list[str]) -> list[Any]:
+    """Writes each text beside its point, right of it if there is room, else left, moved up or
+    down until it overlaps no other text, no marker and the legend and stays inside the axes.
+    A text moved off its point's height gets a thin leader line in the checkpoints' colour.
+    Returns the texts' window extents."""
     from matplotlib.transforms import Bbox
 
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
     markers = [xy for c in ax.collections for xy in c.get_offsets()]
-    placed = [
-        Bbox.from_extents(x - 4, y - 4, x + 4, y + 4)
+    taken = [
+        Bbox.from_extents(x - 6, y - 6, x + 6, y + 6)
         for x, y in ax.transData.transform(markers)
     ]  # fmt: skip
+    if ax.get_legend() is not None:
+        taken.append(ax.get_legend().get_window_extent(renderer))
+    steps = [0.0] + [sign * k * 0.75 for k in range(1, 25) for sign in (-1, 1)]
+    sides = ((6, "left"), (-6, "right"))  # right of the point first, then left, step by step
+    placed = []
     for i in sorted(range(len(points)), key=lambda i: -points[i][1]):
         label = ax.annotate(texts[i], points[i], xytext=(6, 0), textcoords="offset points",
                             fontsize=7.5, va="center")  # fmt: skip
         height = label.get_window_extent(renderer).height * 72 / fig.dpi
-        for step in (0, -0.7, 0.7, -1.4, 1.4, -2.1, 2.1, -2.8, 2.8):
-            label.xyann = (6, step * height)
+        best = None  # (overlap area, offset, alignment, box): the least-covered position
+        for step, (dx, align) in ((step, side) for step in steps for side in sides):
+            label.set_ha(align)
+            label.xyann = (dx, step * height)
             box = label.get_window_extent(renderer)
-            if not any(box.overlaps(other) for other in placed):
+            outside = box.width * box.height - _area(box, frame)
+            cover = outside + sum(_area(box, other) for other in taken)
+            if best is None or cover < best[0]:
+                best = (cover, (dx, step * height), align, box)
+            if cover == 0:
                 break
+        _, offset, align, box = best
+        label.remove()
+        leader = None
+        if abs(offset[1]) > height / 2:  # moved off its point's height: show whose it is
+            leader = {"arrowstyle": "-", "lw": 0.6, "color": CHECKPOINT["color"], "shrinkA": 0,
+                      "shrinkB": 3, "relpos": (0.0 if align == "left" else 1.0, 0.5)}  # fmt: skip
+        ax.annotate(texts[i], points[i], xytext=offset, textcoords="offset points",
+                    fontsize=7.5, va="center", ha=align, arrowprops=leader)  # fmt: skip
+        taken.append(box)
         placed.append(box)
+    return placed
+
+
+def _area(a: Any, b: Any) -> float:
+    """The area two window extents share."""
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(width, 0.0) * max(height, 0.0)
 
 
 def _apart(xs: list[float], models: list[str], factor: float = 1.08) -> list[float]:

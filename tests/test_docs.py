@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.scripts import load_script
 
 from keras_cifar_zoo import list_models, model_info
 
@@ -19,10 +20,7 @@ DOCS = ROOT / "docs"
 
 @pytest.fixture(scope="module")
 def gen_tables():
-    spec = importlib.util.spec_from_file_location("gen_tables_under_test", DOCS / "gen_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("gen_tables_under_test", "docs/gen_tables.py")
 
 
 def test_readme_tables_are_current(gen_tables):
