@@ -822,14 +822,15 @@ def time_to_94_table() -> str:
     for run in sorted(runs, key=lambda r: (r["date"], r["model"])):
         acc, secs = run["accuracy"], run["training_s"]
         epochs = run["epochs"] or run.get("recipe_settings", {}).get("epochs", NOT_RECORDED)
+        spread = len(run["seeds"]) > 1  # one seed has no standard deviation
+        accuracy = _percent(acc["mean"]) + (f" ± {acc['std'] * 100:.2f}" if spread else "")
+        seconds = f"{secs['mean']:.1f}" + (f" ± {secs['std']:.1f}" if spread else "")
         lines.append(
             f"| `{run['model']}` | {run['recipe']} | {epochs} | {run['precision']} | "
-            f"{_cell(run['device'])} | {run['backend']} | {len(run['seeds'])} | "
-            f"{_percent(acc['mean'])} ± {acc['std'] * 100:.2f} | "
+            f"{_cell(run['device'])} | {run['backend']} | {len(run['seeds'])} | {accuracy} | "
             f"{_percent(acc['min'])} - {_percent(acc['max'])} | "
             f"{run['reached_target']}/{len(run['seeds'])} (≥ {_percent(run['target'], 1)}) | "
-            f"{secs['mean']:.1f} ± {secs['std']:.1f} | {run['compile_s']['mean']:.1f} | "
-            f"{run['date']} |"
+            f"{seconds} | {run['compile_s']['mean']:.1f} | {run['date']} |"
         )
         if run.get("tta", "none") != "none":
             single = run.get("single_view_accuracy")

@@ -243,3 +243,23 @@ def test_tiny_run_writes_the_report_and_prints_the_table_last(
     assert cells[9] == f"{report['reached_target']}/2 (≥ 94.0%)"
     assert cells[10] == f"{report['training_s']['mean']:.1f} ± {report['training_s']['std']:.1f}"
     assert "a quick check on 512 training and 300 test images" in table
+
+
+def test_the_docs_table_gives_one_seed_no_spread(tmp_path, monkeypatch):
+    one = {"mean": 0.9388, "std": 0.0, "min": 0.9388, "max": 0.9388}
+    run = {
+        "model": "airbench94", "recipe": "airbench94", "epochs": 10,
+        "precision": "mixed_bfloat16", "device": "CPU", "backend": "tensorflow", "seeds": [0],
+        "accuracy": one, "single_view_accuracy": {**one, "mean": 0.9317}, "tta": "flip_translate",
+        "training_s": {"mean": 2215.79, "std": 0.0}, "compile_s": {"mean": 5.16},
+        "reached_target": 0, "target": 0.94, "date": "2026-12-03", "full_dataset": True,
+        "train_images": 50000, "test_images": 10000, "data": "CIFAR-10",
+    }  # fmt: skip
+    (tmp_path / "time-to-94-one-seed.json").write_text(json.dumps(run))
+    gen_tables = load_script("gen_tables_for_one_seed", "docs/gen_tables.py")
+    monkeypatch.setattr(gen_tables, "BENCHMARKS", tmp_path)
+    table = gen_tables.time_to_94_table()
+    row = next(line for line in table.splitlines() if line.startswith("| `airbench94`"))
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[6:11] == ["1", "93.88%", "93.88% - 93.88%", "0/1 (≥ 94.0%)", "2215.8"]
+    assert "(single views: 93.17%)" in table
