@@ -147,6 +147,13 @@ def test_tiny_airbench_run_reports_tta_throughput_and_every_phase(cifar10_dir, t
         assert report[key]["std"] == pytest.approx(statistics.stdev(values)), key
     assert report["reached_target"] == sum(r["tta_accuracy"] >= 0.94 for r in runs)
     assert report["data_loading_s"] > 0 and report["peak"]["dtype"] == "bfloat16"
+    # the peak before the first seed and after each; every seed names the two beside it, and
+    # the share of the peak is of the best
+    peaks = report["peaks_measured_tflops"]
+    assert len(peaks) == 3 and report["peak"]["tflops"] == max(peaks)
+    assert [(r["peak_tflops_before"], r["peak_tflops_after"]) for r in runs] == [
+        (peaks[0], peaks[1]), (peaks[1], peaks[2]),
+    ]  # fmt: skip
     # count_flops of airbench94: 3 x (2 x multiply-adds + biases) of its convs and classifier
     forward = (
         2 * 31 * 31 * 24 * 12 + 31 * 31 * 24
@@ -224,6 +231,8 @@ def test_tiny_run_writes_the_report_and_prints_the_table_last(
     assert printed[-1] == f"seeds at or above 94.00%: {report['reached_target']} of 2"
     # without --tta the target is judged on single views; without a peak, no share of it
     assert report["tta"] == "none" and "tta_accuracy" not in report and report["peak"] is None
+    assert report["peaks_measured_tflops"] == []
+    assert not any("peak_tflops_before" in r or "percent_of_peak" in r for r in report["runs"])
     assert report["single_view_accuracy"] == report["accuracy"]
     assert _table_labels(printed) == [
         "test accuracy", "single-view acc", "training s", "compile s", "setup s",
