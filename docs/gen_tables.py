@@ -809,8 +809,7 @@ def time_to_94_table() -> str:
     if not runs:
         return (
             "**Not yet measured.** No run of `benchmarks/time_to_94.py` is recorded in "
-            "`benchmarks/results/`: it needs a GPU (`resnet9`'s 24 epochs take about 3.4 hours "
-            "on a 2-vCPU CPU). The command below measures it on a GPU machine."
+            "`benchmarks/results/`; the commands below measure it."
         )
     lines = [
         "| Model | Recipe | Epochs | Precision | Device | Backend | Seeds | Test accuracy "

@@ -272,3 +272,12 @@ def test_the_docs_table_gives_one_seed_no_spread(tmp_path, monkeypatch):
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[6:11] == ["1", "93.88%", "93.88% - 93.88%", "0/1 (≥ 94.0%)", "2215.8"]
     assert "(single views: 93.17%)" in table
+
+
+def test_the_docs_table_says_when_nothing_is_measured(tmp_path, monkeypatch):
+    gen_tables = load_script("gen_tables_for_no_runs", "docs/gen_tables.py")
+    monkeypatch.setattr(gen_tables, "BENCHMARKS", tmp_path)
+    assert gen_tables.time_to_94_table() == (
+        "**Not yet measured.** No run of `benchmarks/time_to_94.py` is recorded in "
+        "`benchmarks/results/`; the commands below measure it."
+    )
