@@ -18,7 +18,7 @@ Throughput: training images per second over ``training_s``, and the FLOPs they i
 (``keras_cifar_zoo.profiling.count_flops``) as a share of the bfloat16 matmul peak that
 ``benchmarks/throughput.py``'s ``measure_peak`` finds on this device. The peak is measured
 before the first seed and again after every seed, and each seed records the two beside it: a
-shared virtual machine's speed can change by a factor of two within an hour, and a seed
+shared virtual machine's speed can change more than twofold within an hour, and a seed
 trained in a slow spell shows as one between two low peaks. The share of the peak is taken
 of the best one measured in the run.
 
