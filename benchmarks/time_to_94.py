@@ -150,6 +150,11 @@ def run_seed(
     try:
         model = zoo.load_model(args.model)
         clock = TrainingClock()
+        callbacks = [clock]
+        if args.save_dir:  # the per-epoch log publish --training-log takes
+            log = Path(args.save_dir) / f"{args.model}-seed{seed}.history.csv"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            callbacks.append(keras.callbacks.CSVLogger(str(log)))
         called = time.perf_counter()
         history = zoo.fit_cifar10(
             model,
@@ -157,7 +162,7 @@ def run_seed(
             epochs=args.epochs,
             data=train,
             seed=seed,
-            callbacks=[clock],
+            callbacks=callbacks,
             verbose=0,
             steps_per_execution=args.steps_per_execution,
         )
@@ -355,8 +360,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--save-dir",
-        help="also save each seed's float16 weights here, with a metrics.json for "
-        "'keras-cifar-zoo publish' (none when --override changed the recipe)",
+        help="also save each seed's float16 weights here, with its per-epoch history.csv and "
+        "a metrics.json for 'keras-cifar-zoo publish' (no metrics.json when --override "
+        "changed the recipe)",
     )
     parser.add_argument("--json", help="write every number here")
     return parser

@@ -205,6 +205,15 @@ def test_tiny_run_writes_the_report_and_prints_the_table_last(
         "simple_cnn-seed0.weights.h5",
         "simple_cnn-seed1.weights.h5",
     ]
+    # beside each seed's weights, its per-epoch log (Keras's CSVLogger) for publish
+    # --training-log: one row per epoch, ending with the final training accuracy
+    for run in report["runs"]:
+        log = (tmp_path / f"simple_cnn-seed{run['seed']}.history.csv").read_text().splitlines()
+        header, *rows = [line.split(",") for line in log]
+        assert header[0] == "epoch" and {"accuracy", "loss"} <= set(header)
+        assert [row[0] for row in rows] == ["0", "1"]
+        final = float(rows[-1][header.index("accuracy")])
+        assert final == pytest.approx(run["final_train_accuracy"])
     # float16 files that load back into the model and measure as the run reported (float16
     # rounding moves at most a few of the 300 predictions)
     saved = load_model("simple_cnn", weights=tmp_path / "simple_cnn-seed0.weights.h5")
