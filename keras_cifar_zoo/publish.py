@@ -1369,7 +1369,8 @@ def _outputs(entry: CheckpointEntry) -> str:
         text += (
             f"\nThe recipe `{entry.recipe.name}` trains with label smoothing {smoothing:g}: the "
             f"true class's training target is {target:.3g}, not 1, so the top probability of "
-            f"a confident prediction sits near 0.9 rather than near 1. Read the probabilities "
+            f"a confident prediction sits near {round(target, 1):g} rather than near 1. Read "
+            "the probabilities "
             "as scores that rank the classes, not as calibrated confidences.\n"
         )
     return text

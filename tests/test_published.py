@@ -97,8 +97,9 @@ def test_every_registry_model_has_a_checkpoint_or_a_reason():
 
 
 def test_manifest_entries_agree_with_the_registry_and_the_tag_policy():
-    """One tag per recipe kind ("improved", "article"); another seed of a published run is
-    "<tag>-seed<N>", and the run's entry lists it among its seeds."""
+    """One tag per recipe kind ("improved"; "reference" for a fast model's own recipe after
+    its reference; "article"); another seed of a published run is "<tag>-seed<N>", and the
+    run's entry lists it among its seeds."""
     assert MANIFEST.entries, "no published checkpoint"
     check_against_registry(MANIFEST)
     listed = {
@@ -120,7 +121,13 @@ def test_manifest_entries_agree_with_the_registry_and_the_tag_policy():
             continue
         assert m.num_images == 10_000 and m.data == LOSSLESS_TEST
         assert m.training_data in (LOSSLESS_TRAIN, JPEG_TRAIN)
-        kind = "improved" if entry.recipe.name.startswith("improved_") else "article"
+        info = model_info(entry.model)
+        if entry.recipe.name.startswith("improved_"):
+            kind = "improved"
+        elif info.article == "zoo" and entry.recipe.name == info.default_recipe:
+            kind = "reference"
+        else:
+            kind = "article"
         if entry.tag != kind:
             assert entry.tag == f"{kind}-seed{m.seed}" and not entry.default
             assert (entry.model, f"{entry.dataset}:{entry.tag}") in listed

@@ -278,9 +278,10 @@ def predict(
 ) -> Predictions:
     """Classifies raw RGB images.
 
-    Checkpoints trained with label smoothing (the ``improved_*`` recipes, smoothing 0.1) put
-    their top probability near 0.9 even when they are right: read the probabilities as
-    scores for ranking the classes, not as calibrated confidences.
+    Checkpoints trained with label smoothing (the ``improved_*`` recipes, smoothing 0.1; the
+    ``airbench94`` recipe, 0.2) put their top probability near 0.9 (0.8) even when they are
+    right: read the probabilities as scores for ranking the classes, not as calibrated
+    confidences.
 
     Args:
         model: A zoo model (see :func:`evaluate`).
