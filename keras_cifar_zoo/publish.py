@@ -1370,8 +1370,7 @@ def _outputs(entry: CheckpointEntry) -> str:
             f"\nThe recipe `{entry.recipe.name}` trains with label smoothing {smoothing:g}: the "
             f"true class's training target is {target:.3g}, not 1, so the top probability of "
             f"a confident prediction sits near {round(target, 1):g} rather than near 1. Read "
-            "the probabilities "
-            "as scores that rank the classes, not as calibrated confidences.\n"
+            "the probabilities as scores that rank the classes, not as calibrated confidences.\n"
         )
     return text
 

@@ -3,14 +3,10 @@ legend) and both PNG files drawn from the committed manifest."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from helpers.scripts import load_script
 
 pytest.importorskip("matplotlib", reason="matplotlib (the plots or docs extra) absent")
-
-DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 
 @pytest.fixture(scope="module")
